@@ -16,7 +16,9 @@ type publisher interface {
 	Publish(ctx context.Context, in *sns.PublishInput, opts ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
 
-type notifier interface{ Notify(ctx context.Context) error }
+type notifier interface {
+	Notify(ctx context.Context) error
+}
 
 type snsNotifier struct{ client publisher }
 
