@@ -18,6 +18,16 @@ var managedPolicies = map[string]string{
 	"AWSLambdaVPCAccessExecutionRole": "Lambda creates and deletes the function's network interfaces in the VPC",
 }
 
+// unreachableByConfig documents operations a function's code contains but its template
+// configuration never takes: the database package serves every auth mode, and each function is
+// deployed with one. The test checks that the template really sets the variable that way.
+var unreachableByConfig = map[string]map[string]struct{ variable, value, reason string }{
+	"todo-api": {"secretsmanager:GetSecretValue": {"DB_AUTH", "iam",
+		"the secret is read only with DB_AUTH=secret; the API connects with IAM tokens"}},
+	"migrate": {"rds-db:connect": {"DB_AUTH", "secret",
+		"IAM tokens are built only with DB_AUTH=iam; migrations connect as the admin from its secret"}},
+}
+
 // Least privilege: every AWS operation a function's code can reach is allowed by that function's
 // policy in template.yaml, and the policy allows nothing the code does not call.
 func TestPoliciesAllowExactlyWhatTheCodeCalls(t *testing.T) {
@@ -42,6 +52,12 @@ func TestPoliciesAllowExactlyWhatTheCodeCalls(t *testing.T) {
 			called := map[string]bool{}
 			for _, c := range calls {
 				called[c.Action] = true
+				if ex, ok := unreachableByConfig[f.Name][c.Action]; ok {
+					if got := f.Environment[ex.variable]; got != ex.value {
+						t.Errorf("%s: %s is excused because %s, but the template sets %s=%q", f.LogicalID, c.Action, ex.reason, ex.variable, got)
+					}
+					continue
+				}
 				if !allowed[c.Action] {
 					t.Errorf("%s calls %s (%s) but its policy does not allow it", f.LogicalID, c.Action, c.At)
 				}
@@ -77,22 +93,33 @@ func policyActions(v any) (map[string]bool, error) {
 				return nil, fmt.Errorf("policy %v is not an inline policy document", p)
 			}
 			for _, s := range stmts {
-				st, _ := s.(map[string]any)
-				if st["Effect"] != "Allow" {
-					continue
-				}
-				switch a := st["Action"].(type) {
-				case string:
-					actions[a] = true
-				case []any:
-					for _, x := range a {
-						actions[fmt.Sprint(x)] = true
-					}
-				}
+				allowStatement(s, actions)
 			}
 		default:
 			return nil, fmt.Errorf("policy %v: unsupported form", p)
 		}
 	}
 	return actions, nil
+}
+
+// allowStatement adds a statement's allowed actions; a conditional statement (Fn::If) counts with
+// both branches, since the code can take either.
+func allowStatement(s any, actions map[string]bool) {
+	st, _ := s.(map[string]any)
+	if branches, ok := st["Fn::If"].([]any); ok && len(branches) == 3 {
+		allowStatement(branches[1], actions)
+		allowStatement(branches[2], actions)
+		return
+	}
+	if st["Effect"] != "Allow" {
+		return
+	}
+	switch a := st["Action"].(type) {
+	case string:
+		actions[a] = true
+	case []any:
+		for _, x := range a {
+			actions[fmt.Sprint(x)] = true
+		}
+	}
 }
