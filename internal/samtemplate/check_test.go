@@ -146,3 +146,20 @@ func TestSamconfigHasTheThreeEnvironmentsAndNoCachedBuilds(t *testing.T) {
 		t.Error("samconfig.toml enables cached builds: SAM's cache misses changes under internal/")
 	}
 }
+
+func TestTodoAPIRoutesComeFromTheTemplate(t *testing.T) {
+	_, tpl := repoTemplate(t)
+	f, ok := tpl.Function("todo-api")
+	if !ok {
+		t.Fatal("template.yaml has no functions/todo-api/ function")
+	}
+	var got []string
+	for _, r := range f.Routes {
+		got = append(got, r.Method+" "+r.Path)
+	}
+	want := []string{"GET /health", "GET /todos", "POST /todos", "DELETE /todos/{id}", "GET /todos/{id}",
+		"PATCH /todos/{id}", "PUT /todos/{id}", "DELETE /v1", "GET /v1", "POST /v1"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("todo-api routes = %v, want %v", got, want)
+	}
+}

@@ -52,7 +52,8 @@ type Function struct {
 	Routes      []Route
 }
 
-// Route is an HttpApi event of a function.
+// Route is an HTTP API route served by a function: an HttpApi event of the function, or an
+// AWS::ApiGatewayV2::Route whose integration invokes it.
 type Route struct {
 	Method string // upper case; "ANY" matches every method
 	Path   string // "/todos/{id}"
@@ -239,6 +240,7 @@ func (t *Template) Functions() []Function {
 			route, _ := p["Path"].(string)
 			f.Routes = append(f.Routes, Route{Method: strings.ToUpper(method), Path: route})
 		}
+		f.Routes = append(f.Routes, t.apiRoutes(id)...)
 		sort.Slice(f.Routes, func(i, j int) bool {
 			if f.Routes[i].Path != f.Routes[j].Path {
 				return f.Routes[i].Path < f.Routes[j].Path
@@ -280,4 +282,50 @@ func number(v any) (float64, bool) {
 		return f, err == nil
 	}
 	return 0, false
+}
+
+// apiRoutes finds the AWS::ApiGatewayV2::Route resources whose target integration invokes the
+// function with logical ID fn.
+func (t *Template) apiRoutes(fn string) []Route {
+	var out []Route
+	for _, id := range t.sortedIDs() {
+		r := t.Resources[id]
+		if r.Type != "AWS::ApiGatewayV2::Route" {
+			continue
+		}
+		key, _ := r.Properties["RouteKey"].(string)
+		method, path, ok := strings.Cut(key, " ")
+		if !ok {
+			continue
+		}
+		integration := strings.TrimSuffix(strings.TrimPrefix(subString(r.Properties["Target"]), "integrations/${"), "}")
+		in, ok := t.Resources[integration]
+		if !ok || in.Type != "AWS::ApiGatewayV2::Integration" || referencedResource(in.Properties["IntegrationUri"]) != fn {
+			continue
+		}
+		out = append(out, Route{Method: strings.ToUpper(method), Path: path})
+	}
+	return out
+}
+
+// subString returns the template string of a !Sub (or a plain string).
+func subString(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	s, _ := mapping(v)["Fn::Sub"].(string)
+	return s
+}
+
+// referencedResource names the resource a !Ref or !GetAtt points at.
+func referencedResource(v any) string {
+	m := mapping(v)
+	if ref, ok := m["Ref"].(string); ok {
+		return ref
+	}
+	if ga, ok := m["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
+		s, _ := ga[0].(string)
+		return s
+	}
+	return ""
 }
