@@ -18,8 +18,8 @@ const (
 	WASMName     = "edge-rewrite.wasm"
 	ManifestName = "package.json" // SAM's Node.js builder needs a manifest in CodeUri
 
-	loaderDir = "functions/edge-rewrite/loader"
-	wasmPackage  = "./functions/edge-rewrite/wasm"
+	loaderDir   = "functions/edge-rewrite/loader"
+	wasmPackage = "./functions/edge-rewrite/wasm"
 )
 
 // Sizes of what Build wrote, in bytes.

@@ -7,7 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-		"os"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
