@@ -1,0 +1,240 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/switchyard-dr/switchyard/internal/config"
+	"github.com/switchyard-dr/switchyard/internal/mariadb/mariadbtest"
+)
+
+func TestQueryContext(t *testing.T) {
+	tests := []struct {
+		name        string
+		parent      time.Duration // 0: no deadline
+		timeout     time.Duration
+		wantAtMost  time.Duration
+		wantAtLeast time.Duration
+	}{
+		{"no invocation deadline", 0, 3 * time.Second, 3 * time.Second, 2900 * time.Millisecond},
+		{"invocation deadline further", 10 * time.Second, 3 * time.Second, 3 * time.Second, 2900 * time.Millisecond},
+		{"invocation deadline sooner", time.Second, 3 * time.Second, time.Second - deadlineMargin, 600 * time.Millisecond},
+		{"invocation nearly over", 100 * time.Millisecond, 3 * time.Second, time.Millisecond, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := context.Background()
+			if tt.parent > 0 {
+				var cancel context.CancelFunc
+				parent, cancel = context.WithTimeout(parent, tt.parent)
+				defer cancel()
+			}
+			ctx, cancel := QueryContext(parent, tt.timeout)
+			defer cancel()
+			dl, ok := ctx.Deadline()
+			if !ok {
+				t.Fatal("no deadline")
+			}
+			left := time.Until(dl)
+			if left > tt.wantAtMost || left < tt.wantAtLeast {
+				t.Errorf("deadline in %v, want between %v and %v", left, tt.wantAtLeast, tt.wantAtMost)
+			}
+		})
+	}
+}
+
+func TestDSNModeForcesOptionsAndPoolLimits(t *testing.T) {
+	_, dsn := mariadbtest.App(t)
+	cfg, _ := mysql.ParseDSN(dsn)
+	cfg.InterpolateParams, cfg.ParseTime = false, false // as a user might write it
+	pool, err := Open(context.Background(), config.DB{Auth: config.DBAuthDSN, DSN: cfg.FormatDSN(), QueryTimeout: 2 * time.Second}, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ctx := context.Background()
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var now time.Time
+	if err := conn.QueryRowContext(ctx, "SELECT NOW(6) + INTERVAL ? SECOND", 1).Scan(&now); err != nil {
+		t.Fatalf("parameterised query scanning a time (needs parseTime): %v", err)
+	}
+	var name string
+	var prepared int
+	if err := conn.QueryRowContext(ctx, "SHOW SESSION STATUS LIKE 'Com_stmt_prepare'").Scan(&name, &prepared); err != nil {
+		t.Fatal(err)
+	}
+	if prepared != 0 {
+		t.Errorf("%d statements prepared; interpolateParams must keep it at 0 (prepared statements pin RDS Proxy connections)", prepared)
+	}
+	if got := pool.Stats().MaxOpenConnections; got != MaxOpenConns {
+		t.Errorf("MaxOpenConnections = %d, want %d", got, MaxOpenConns)
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		c    config.DB
+		want string
+	}{
+		{"iam without AWS", config.DB{Auth: config.DBAuthIAM, Endpoint: "p:3306", User: "u", Name: "d", Region: "eu-west-1"}, "AWS"},
+		{"secret without AWS", config.DB{Auth: config.DBAuthSecret, SecretARN: "arn"}, "AWS"},
+		{"bad DSN", config.DB{Auth: config.DBAuthDSN, DSN: "user:hunter2@tcp(127.0.0.1:3306)"}, "DB_DSN"},
+		{"unknown mode", config.DB{Auth: "kerberos"}, "DB_AUTH"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Open(context.Background(), tt.c, Deps{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one mentioning %s", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error leaks the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestIAMConfig(t *testing.T) {
+	c := config.DB{Auth: config.DBAuthIAM, Endpoint: "switchyard.proxy-abc.eu-west-1.rds.amazonaws.com:3306", User: "todo_app", Name: "switchyard", Region: "eu-west-1", QueryTimeout: 3 * time.Second}
+	creds := credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret-key-example", "")
+	cfg, err := iamConfig(c, creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.AllowCleartextPasswords || cfg.TLS == nil || cfg.TLS.InsecureSkipVerify || cfg.TLS.RootCAs == nil ||
+		cfg.TLS.ServerName != "switchyard.proxy-abc.eu-west-1.rds.amazonaws.com" {
+		t.Errorf("TLS/cleartext settings wrong: cleartext %v TLS %+v", cfg.AllowCleartextPasswords, cfg.TLS)
+	}
+	if !cfg.InterpolateParams || !cfg.ParseTime || cfg.Passwd != "" {
+		t.Errorf("interpolateParams %v parseTime %v password set %v", cfg.InterpolateParams, cfg.ParseTime, cfg.Passwd != "")
+	}
+	conn := mysql.NewConfig()
+	if err := iamToken(c.Endpoint, c.Region, c.User, creds)(context.Background(), conn); err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{c.Endpoint + "?Action=connect", "DBUser=todo_app", "X-Amz-Signature=", "X-Amz-Expires=900", "eu-west-1%2Frds-db"} {
+		if !strings.Contains(conn.Passwd, part) {
+			t.Errorf("token %q lacks %q", conn.Passwd, part)
+		}
+	}
+}
+
+// secretsManager answers GetSecretValue over the real SDK client's wire protocol.
+type secretsManager struct {
+	calls   atomic.Int32
+	secrets []string // the n-th call gets secrets[min(n, len-1)]
+}
+
+func (s *secretsManager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := int(s.calls.Add(1)) - 1
+	if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" {
+		http.Error(w, "unexpected target "+r.Header.Get("X-Amz-Target"), 400)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	json.NewEncoder(w).Encode(map[string]any{
+		"ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf", "Name": "db",
+		"SecretString": s.secrets[min(n, len(s.secrets)-1)], "VersionId": "v1",
+	})
+}
+
+func secretJSON(user, pass, host string, port any, dbname string) string {
+	b, _ := json.Marshal(map[string]any{"username": user, "password": pass, "host": host, "port": port, "dbname": dbname, "engine": "mysql"})
+	return string(b)
+}
+
+func openSecret(t *testing.T, sm *secretsManager, endpoint string) (*sql.DB, error) {
+	t.Helper()
+	srv := httptest.NewServer(sm)
+	t.Cleanup(srv.Close)
+	client := secretsmanager.New(secretsmanager.Options{
+		Region:       "eu-west-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret-key-example", ""),
+	})
+	c := config.DB{Auth: config.DBAuthSecret, SecretARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf", Endpoint: endpoint, Region: "eu-west-1", QueryTimeout: 2 * time.Second}
+	pool, err := Open(context.Background(), c, Deps{Secrets: client})
+	if pool != nil {
+		t.Cleanup(func() { pool.Close() })
+	}
+	return pool, err
+}
+
+func TestSecretMode(t *testing.T) {
+	srv, dsn := mariadbtest.App(t)
+	app, _ := mysql.ParseDSN(dsn)
+	host, port := "127.0.0.1", srv.Port
+	right := secretJSON(app.User, app.Passwd, host, port, app.DBName)
+	stale := secretJSON(app.User, "rotated-away-hunter2", host, port, app.DBName)
+
+	t.Run("connects with the secret", func(t *testing.T) {
+		sm := &secretsManager{secrets: []string{secretJSON(app.User, app.Passwd, host, "3306-ignored", app.DBName)}}
+		// The port is no number here, so DB_ENDPOINT must supply the address.
+		pool, err := openSecret(t, sm, "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pool.Ping(); err != nil {
+			t.Fatal(err)
+		}
+		if got := sm.calls.Load(); got != 1 {
+			t.Errorf("%d secret fetches, want 1", got)
+		}
+	})
+	t.Run("re-fetches once after a rotation", func(t *testing.T) {
+		sm := &secretsManager{secrets: []string{stale, right}}
+		pool, err := openSecret(t, sm, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pool.Ping(); err != nil {
+			t.Fatalf("ping after rotation: %v", err)
+		}
+		if got := sm.calls.Load(); got != 2 {
+			t.Errorf("%d secret fetches, want 2", got)
+		}
+	})
+	t.Run("gives up after one re-fetch", func(t *testing.T) {
+		sm := &secretsManager{secrets: []string{stale}}
+		pool, err := openSecret(t, sm, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool.SetMaxOpenConns(1)
+		err = pool.Ping()
+		if err == nil || !strings.Contains(err.Error(), "Access denied") {
+			t.Fatalf("ping = %v, want access denied", err)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error leaks the password: %v", err)
+		}
+		if got := sm.calls.Load(); got != 2 {
+			t.Errorf("%d secret fetches for one failed ping, want 2 (cold start and one re-fetch)", got)
+		}
+	})
+	t.Run("an incomplete secret is rejected without echoing it", func(t *testing.T) {
+		sm := &secretsManager{secrets: []string{secretJSON("", "hunter2", host, port, "")}}
+		_, err := openSecret(t, sm, "")
+		if err == nil || !strings.Contains(err.Error(), "DB_SECRET_ARN") || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("err = %v, want one naming DB_SECRET_ARN without the password", err)
+		}
+	})
+}
