@@ -97,15 +97,20 @@ func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
 func (s *Server) socket() string  { return filepath.Join(s.dir, "mysqld.sock") }
 func (s *Server) errLog() string  { return filepath.Join(s.dir, "error.log") }
 
+// tmpDir is private to the server: servers installed at the same time must not share /tmp files.
+func (s *Server) tmpDir() string { return filepath.Join(s.dir, "tmp") }
+
 func (s *Server) install(ctx context.Context) error {
-	if err := os.Mkdir(s.dataDir(), 0o750); err != nil {
-		return fmt.Errorf("mariadb %s: %w", s.Name, err)
+	for _, d := range []string{s.dataDir(), s.tmpDir()} {
+		if err := os.Mkdir(d, 0o750); err != nil {
+			return fmt.Errorf("mariadb %s: %w", s.Name, err)
+		}
 	}
-	if err := chownToMySQL(s.dir, s.dataDir()); err != nil {
+	if err := chownToMySQL(s.dir, s.dataDir(), s.tmpDir()); err != nil {
 		return fmt.Errorf("mariadb %s: hand the data directory to the mysql user: %w", s.Name, err)
 	}
 	cmd := exec.CommandContext(ctx, "mariadb-install-db", "--no-defaults", "--user=mysql",
-		"--datadir="+s.dataDir(), "--auth-root-authentication-method=normal", "--skip-test-db")
+		"--datadir="+s.dataDir(), "--tmpdir="+s.tmpDir(), "--auth-root-authentication-method=normal", "--skip-test-db")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("mariadb %s: mariadb-install-db: %w\n%s", s.Name, err, tail(out, 2000))
 	}
@@ -133,7 +138,7 @@ func chownToMySQL(paths ...string) error {
 
 func (s *Server) launch(ctx context.Context) error {
 	cmd := exec.Command("mariadbd", "--no-defaults", "--user=mysql",
-		"--datadir="+s.dataDir(), "--socket="+s.socket(), "--port="+strconv.Itoa(s.Port),
+		"--datadir="+s.dataDir(), "--tmpdir="+s.tmpDir(), "--socket="+s.socket(), "--port="+strconv.Itoa(s.Port),
 		"--bind-address=127.0.0.1", "--skip-name-resolve", "--server-id="+strconv.Itoa(s.opts.ServerID),
 		"--log-bin=binlog", "--binlog-format=ROW", "--gtid-strict-mode=ON", "--log-slave-updates=ON",
 		"--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M", "--max-connections=500",
