@@ -25,7 +25,8 @@ func main() {
 	exitOn("AWS configuration", err)
 	pool, err := db.Open(ctx, cfg.DB, db.Deps{AWS: awsCfg, Tracer: tracer})
 	exitOn("database", err)
-	lambda.Start(migratehandler.New(pool, nil, lambdacontext.NewLogger()).Handle)
+	h := migratehandler.New(pool, nil, lambdacontext.NewLogger()).WithAppUser(db.AppUserSource(awsCfg, cfg.AppSecretARN))
+	lambda.Start(h.Handle)
 }
 
 // exitOn ends the cold start with the reason: Lambda reports it as Runtime.ExitError with this output.

@@ -60,8 +60,11 @@ type TodoAPI struct {
 
 // Migrate is the migrate function's configuration.
 type Migrate struct {
-	DB      DB
-	Tracing bool
+	DB DB
+	// AppSecretARN (DB_APP_SECRET_ARN, optional) is the secret holding the application user's name
+	// and password: after migrating, the function creates that user, or updates its password.
+	AppSecretARN string
+	Tracing      bool
 }
 
 // Lookup reads one variable; os.LookupEnv in production, a map in tests.
@@ -90,7 +93,11 @@ func LoadTodoAPI(env Lookup) (TodoAPI, error) {
 // LoadMigrate reads and validates the migrate configuration.
 func LoadMigrate(env Lookup) (Migrate, error) {
 	db, err := loadDB(env)
-	return Migrate{DB: db, Tracing: tracing(env)}, err
+	c := Migrate{DB: db, AppSecretARN: get(env, "DB_APP_SECRET_ARN"), Tracing: tracing(env)}
+	if c.AppSecretARN != "" && !db.NeedsAWS() {
+		err = errors.Join(err, errors.New("DB_APP_SECRET_ARN needs DB_AUTH=secret or iam: the secret is read from Secrets Manager"))
+	}
+	return c, err
 }
 
 func tracing(env Lookup) bool {

@@ -104,3 +104,17 @@ func TestLoadMigrateSharesDBVariables(t *testing.T) {
 		t.Errorf("err = %v, want one naming DB_AUTH", err)
 	}
 }
+
+func TestLoadMigrateAppSecret(t *testing.T) {
+	base := map[string]string{"AWS_REGION": "us-east-1", "DB_AUTH": "secret", "DB_SECRET_ARN": "arn:admin",
+		"DB_APP_SECRET_ARN": "arn:app"}
+	c, err := config.LoadMigrate(env(base))
+	if err != nil || c.AppSecretARN != "arn:app" {
+		t.Fatalf("got %+v, %v; want AppSecretARN arn:app", c, err)
+	}
+	local := map[string]string{"AWS_REGION": "us-east-1", "DB_AUTH": "dsn", "DB_DSN": "u:p@tcp(127.0.0.1:3306)/d",
+		"DB_APP_SECRET_ARN": "arn:app"}
+	if _, err := config.LoadMigrate(env(local)); err == nil || !strings.Contains(err.Error(), "DB_APP_SECRET_ARN") {
+		t.Errorf("DB_APP_SECRET_ARN with DB_AUTH=dsn: got %v, want an error naming DB_APP_SECRET_ARN", err)
+	}
+}

@@ -55,9 +55,10 @@ func (e *ResponseError) Unwrap() error { return e.Err }
 
 // Handler runs migrations for direct and CloudFormation invocations.
 type Handler struct {
-	db     *sql.DB
-	client *http.Client
-	log    *slog.Logger
+	db      *sql.DB
+	client  *http.Client
+	log     *slog.Logger
+	appUser func(context.Context) (schema.AppUser, error)
 }
 
 // New returns a Handler migrating db; client sends custom resource responses (nil: a default client);
@@ -70,6 +71,26 @@ func New(db *sql.DB, client *http.Client, log *slog.Logger) *Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Handler{db: db, client: client, log: log}
+}
+
+// WithAppUser makes every run also create the application's database user, or update its password,
+// from what users returns (nil: no user is provisioned).
+func (h *Handler) WithAppUser(users func(context.Context) (schema.AppUser, error)) *Handler {
+	h.appUser = users
+	return h
+}
+
+// run applies the migrations, then provisions the application user when one is configured.
+func (h *Handler) run(ctx context.Context) (schema.Result, error) {
+	res, err := schema.Migrate(ctx, h.db)
+	if err != nil || h.appUser == nil {
+		return res, err
+	}
+	u, err := h.appUser(ctx)
+	if err == nil {
+		err = schema.EnsureAppUser(ctx, h.db, u)
+	}
+	return res, err
 }
 
 // input covers both shapes of event.
@@ -91,7 +112,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*schema.Resu
 		return nil, &InvalidInputError{Detail: fmt.Sprintf("unknown action %q: the only action is \"migrate\"", in.Action)}
 	}
 	start := time.Now()
-	res, err := schema.Migrate(ctx, h.db)
+	res, err := h.run(ctx)
 	h.logRun(ctx, "direct", res, err, start)
 	if err != nil {
 		return nil, &MigrationError{Err: err}
@@ -139,7 +160,7 @@ func (h *Handler) customResource(ctx context.Context, ev cfn.Event) error {
 	case cfn.RequestCreate, cfn.RequestUpdate:
 		runCtx, cancel := beforeDeadline(ctx, responseMargin)
 		start := time.Now()
-		res, err := schema.Migrate(runCtx, h.db)
+		res, err := h.run(runCtx)
 		cancel()
 		h.logRun(ctx, "cloudformation-"+string(ev.RequestType), res, err, start)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/db"
+	"github.com/switchyard-dr/switchyard/internal/mariadb"
 	"github.com/switchyard-dr/switchyard/internal/mariadb/mariadbtest"
 	"github.com/switchyard-dr/switchyard/internal/schema"
 	"github.com/switchyard-dr/switchyard/internal/schema/migratehandler"
@@ -183,5 +184,32 @@ func TestCustomResourceResponseRefused(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "X-Amz-Signature") {
 		t.Errorf("error repeats the signed URL: %v", err)
+	}
+}
+
+func TestProvisionsTheAppUser(t *testing.T) {
+	srv := mariadbtest.Start(t, mariadb.Options{Name: t.Name()})
+	ctx := context.Background()
+	if err := srv.Exec(ctx, "CREATE DATABASE switchyard", "CREATE USER 'admin'@'%' IDENTIFIED BY 'admin-pw'",
+		"GRANT ALL PRIVILEGES ON *.* TO 'admin'@'%' WITH GRANT OPTION"); err != nil {
+		t.Fatal(err)
+	}
+	admin := open(t, srv.DSN("admin", "admin-pw", "switchyard"))
+	users := func(context.Context) (schema.AppUser, error) {
+		return schema.AppUser{Name: "todo_app", Password: "from-the-secret"}, nil
+	}
+	if _, err := invoke(migratehandler.New(admin, nil, nil).WithAppUser(users), event(t, "direct", "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := open(t, srv.DSN("todo_app", "from-the-secret", "switchyard")).PingContext(ctx); err != nil {
+		t.Errorf("the provisioned app user cannot connect: %v", err)
+	}
+
+	failing := func(context.Context) (schema.AppUser, error) {
+		return schema.AppUser{}, errors.New("read secret arn:app (DB_APP_SECRET_ARN): access denied")
+	}
+	_, err := invoke(migratehandler.New(admin, nil, nil).WithAppUser(failing), event(t, "direct", ""))
+	if err == nil || !strings.Contains(err.Error(), "DB_APP_SECRET_ARN") {
+		t.Errorf("unreadable app secret: got %v, want the migration to fail naming DB_APP_SECRET_ARN", err)
 	}
 }
