@@ -60,6 +60,18 @@ var (
 	routeV1     = route{"/v1", "GET, POST, DELETE"}
 )
 
+// Routes lists every route the handler serves as API Gateway route keys ("GET /todos/{id}"): the
+// HTTP API in template.yaml must declare exactly these.
+func Routes() []string {
+	var keys []string
+	for _, r := range []route{routeTodos, routeTodo, routeHealth, routeV1} {
+		for _, m := range strings.Split(r.allow, ", ") {
+			keys = append(keys, m+" "+r.name)
+		}
+	}
+	return keys
+}
+
 func match(path string) (r route, id string, ok bool) {
 	switch path {
 	case "/todos", "/todos/":
