@@ -1,0 +1,118 @@
+// Command switchyard is the operator's view of a region's failover orchestrator:
+//
+//	switchyard status                    who writes, where traffic goes, the replication lag, and the
+//	                                     last execution with its phases
+//	switchyard switchover -reason "..."  planned, lossless activation of this region
+//	switchyard failover -reason "..."    activation with AllowDataLoss=true (the writer's region is down)
+//
+// switchover and failover go through the same checks as the trigger function (this region already
+// writes, an execution is running), start this region's state machine, and stream its progress and
+// phase timings until it ends. Settings come from the orchestrator's environment variables
+// (internal/failover/config) and can be overridden by flags; AWS credentials and endpoints come
+// from the usual SDK configuration (profiles, AWS_REGION, AWS_ENDPOINT_URL).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/switchyard-dr/switchyard/internal/failover"
+	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/failover/config"
+)
+
+const usage = `usage: switchyard status|switchover|failover [flags]
+
+  status       who writes, where traffic goes, the replication lag, the last execution
+  switchover   planned activation of this region, no data loss (-reason required)
+  failover     activation with data loss while the writer's region is down (-reason required)
+
+Settings default to the orchestrator's environment variables (SWITCHYARD_REGION, GLOBAL_CLUSTER_ID,
+LOCAL_CLUSTER_ARN, STATE_MACHINE_ARN, TRAFFIC_MODE, DISTRIBUTION_ID, HOSTED_ZONE_ID, RECORD_NAME, ...).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "switchyard:", err)
+		os.Exit(1)
+	}
+}
+
+// clients are the AWS clients the commands use.
+type clients struct {
+	db      *awsadapter.GlobalDatabase
+	traffic failover.TrafficSwitch
+	sfn     *sfn.Client
+	d       config.Deployment
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	cmd := args[0]
+	d, _ := config.Load(getenv, nil) // defaults and whatever is set; required settings are checked below
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&d.Region, "region", d.Region, "the region whose orchestrator to use (SWITCHYARD_REGION)")
+	fs.StringVar(&d.GlobalClusterID, "global-cluster", d.GlobalClusterID, "global cluster identifier (GLOBAL_CLUSTER_ID)")
+	fs.StringVar(&d.LocalClusterARN, "cluster", d.LocalClusterARN, "this region's cluster ARN (LOCAL_CLUSTER_ARN)")
+	fs.StringVar(&d.StateMachineARN, "state-machine", d.StateMachineARN, "this region's state machine ARN (STATE_MACHINE_ARN)")
+	fs.StringVar(&d.TrafficMode, "traffic-mode", d.TrafficMode, "cloudfront or route53 (TRAFFIC_MODE)")
+	fs.StringVar(&d.DistributionID, "distribution", d.DistributionID, "CloudFront distribution ID (DISTRIBUTION_ID)")
+	fs.StringVar(&d.HostedZoneID, "hosted-zone", d.HostedZoneID, "Route 53 hosted zone ID (HOSTED_ZONE_ID)")
+	fs.StringVar(&d.RecordName, "record", d.RecordName, "Route 53 record name (RECORD_NAME)")
+	reason := fs.String("reason", "", "why (switchover and failover; goes into the notification)")
+	poll := fs.Duration("poll", 2*time.Second, "how often to poll the execution while streaming")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("%s: %w\n\n%s", cmd, err, usage)
+	}
+	var missing []string
+	for name, v := range map[string]string{"-region": d.Region, "-global-cluster": d.GlobalClusterID, "-cluster": d.LocalClusterARN, "-state-machine": d.StateMachineARN} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s: set %v (or their environment variables)", cmd, missing)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(d.Region))
+	if err != nil {
+		return fmt.Errorf("load the AWS configuration: %w", err)
+	}
+	c := &clients{d: d, sfn: sfn.NewFromConfig(cfg),
+		db: &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID, LagMetric: d.LagMetric}}
+	switch d.TrafficMode {
+	case "route53":
+		c.traffic = &awsadapter.Route53Switch{Route53: route53.NewFromConfig(cfg), HostedZoneID: d.HostedZoneID, RecordName: d.RecordName, RecordType: d.RecordType}
+	default:
+		if d.DistributionID != "" {
+			c.traffic = &awsadapter.CloudFrontSwitch{CloudFront: cloudfront.NewFromConfig(cfg), DistributionID: d.DistributionID}
+		}
+	}
+	switch cmd {
+	case "status":
+		return c.status(ctx, out)
+	case "switchover", "failover":
+		if *reason == "" {
+			return fmt.Errorf("%s: -reason is required: it goes into the notification", cmd)
+		}
+		return c.activate(ctx, out, failover.Mode(cmd), *reason, *poll)
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", cmd, usage)
+}

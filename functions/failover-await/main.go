@@ -1,0 +1,34 @@
+// Command failover-await polls the global database once: the state machine loops on it until the
+// promotion is done or its deadline passes.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/switchyard-dr/switchyard/internal/failover"
+	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/failover/config"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	d, err := config.Load(os.Getenv, config.Await)
+	if err != nil {
+		log.Error("failover-await cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("failover-await cannot load the AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID}
+	h := &failover.AwaitPromotion{DB: db, Region: d.Region, LocalClusterARN: d.LocalClusterARN}
+	lambda.Start(failover.Logged(log, "await", h.Handle))
+}

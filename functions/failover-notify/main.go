@@ -1,0 +1,33 @@
+// Command failover-notify publishes the run's report to SNS: the decision, every phase's duration,
+// the estimated data loss and the execution ARN, on success and on failure.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/switchyard-dr/switchyard/internal/failover"
+	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/failover/config"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	d, err := config.Load(os.Getenv, config.Notify)
+	if err != nil {
+		log.Error("failover-notify cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("failover-notify cannot load the AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := &failover.Notify{Notifier: &awsadapter.Notifier{SNS: sns.NewFromConfig(cfg), TopicARN: d.TopicARN}, Region: d.Region}
+	lambda.Start(failover.Logged(log, "notify", h.Handle))
+}

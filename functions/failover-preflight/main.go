@@ -1,0 +1,39 @@
+// Command failover-preflight is the state machine's first step: it observes the global database,
+// this region's cluster, the replication lag and the current writer, and decides.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/switchyard-dr/switchyard/internal/failover"
+	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/failover/config"
+	"github.com/switchyard-dr/switchyard/internal/failover/httpprobe"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	d, err := config.Load(os.Getenv, config.Preflight)
+	if err != nil {
+		log.Error("failover-preflight cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("failover-preflight cannot load the AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
+		GlobalClusterID: d.GlobalClusterID, LagMetric: d.LagMetric}
+	h := &failover.Preflight{DB: db, Prober: httpprobe.New(d.ProbeTimeout), Region: d.Region,
+		LocalClusterARN: d.LocalClusterARN, PeerAPIURL: d.PeerAPIURL,
+		Policy: failover.Policy{AllowDataLoss: d.AllowDataLoss, MaxLag: d.MaxLag}}
+	lambda.Start(failover.Logged(log, "preflight", h.Handle))
+}

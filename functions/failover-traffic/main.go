@@ -1,0 +1,41 @@
+// Command failover-traffic points the public endpoint at this region (CloudFront origin or Route 53
+// record), after checking again that this region writes.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+
+	"github.com/switchyard-dr/switchyard/internal/failover"
+	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/failover/config"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	d, err := config.Load(os.Getenv, config.Traffic)
+	if err != nil {
+		log.Error("failover-traffic cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("failover-traffic cannot load the AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	var traffic failover.TrafficSwitch = &awsadapter.CloudFrontSwitch{CloudFront: cloudfront.NewFromConfig(cfg), DistributionID: d.DistributionID}
+	if d.TrafficMode == "route53" {
+		traffic = &awsadapter.Route53Switch{Route53: route53.NewFromConfig(cfg), HostedZoneID: d.HostedZoneID,
+			RecordName: d.RecordName, RecordType: d.RecordType, TTL: d.RecordTTL}
+	}
+	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID}
+	h := &failover.SwapTraffic{DB: db, Traffic: traffic, Region: d.Region, LocalClusterARN: d.LocalClusterARN, LocalTarget: d.LocalTarget()}
+	lambda.Start(failover.Logged(log, "traffic", h.Handle))
+}

@@ -1,0 +1,38 @@
+// Command failover-trigger starts this region's state machine for an ALARM of a configured alarm
+// (SNS or EventBridge) or a manual request, once per incident.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/switchyard-dr/switchyard/internal/failover"
+	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/failover/config"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	d, err := config.Load(os.Getenv, config.Trigger)
+	if err != nil {
+		log.Error("failover-trigger cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("failover-trigger cannot load the AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := &failover.Trigger{
+		DB:         &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID},
+		Executions: &awsadapter.Executions{SFN: sfn.NewFromConfig(cfg), StateMachineARN: d.StateMachineARN},
+		Region:     d.Region, LocalClusterARN: d.LocalClusterARN, AlarmNames: d.AlarmNames, Cooldown: d.Cooldown, Log: log,
+	}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,38 @@
+// Command peer-prober is the detector: on a one-minute schedule it probes the peer region's and the
+// public endpoint's /health several times and publishes the samples as CloudWatch metrics.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+
+	"github.com/switchyard-dr/switchyard/internal/failover"
+	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/failover/config"
+	"github.com/switchyard-dr/switchyard/internal/failover/httpprobe"
+)
+
+func main() {
+	log := lambdacontext.NewLogger()
+	d, err := config.Load(os.Getenv, config.Prober)
+	if err != nil {
+		log.Error("peer-prober cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("peer-prober cannot load the AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := &failover.PeerProbe{
+		Prober: httpprobe.New(d.ProbeTimeout), Metrics: &awsadapter.ProbeMetrics{CloudWatch: cloudwatch.NewFromConfig(cfg), Namespace: d.MetricNamespace},
+		PeerAPIURL: d.PeerAPIURL, PublicURL: d.PublicURL, LocalAPIURL: d.LocalAPIURL,
+		Samples: d.ProbeSamples, Interval: d.ProbeInterval, Timeout: d.ProbeTimeout, Log: log,
+	}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,124 @@
+package failover
+
+import (
+	"fmt"
+	"time"
+)
+
+// Mode is what was asked for: let the orchestrator choose, or a planned switchover, or a failover.
+type Mode string
+
+const (
+	ModeAuto       Mode = "auto"
+	ModeSwitchover Mode = "switchover"
+	ModeFailover   Mode = "failover"
+)
+
+// Action is what the orchestrator does.
+type Action string
+
+const (
+	// ActionSwitchover promotes with no data loss; it needs the current writer to answer.
+	ActionSwitchover Action = "switchover"
+	// ActionFailover promotes with AllowDataLoss=true; the writes not yet replicated are lost.
+	ActionFailover Action = "failover"
+	// ActionNone does nothing: this region already writes.
+	ActionNone Action = "none"
+	// ActionRefuse does nothing and fails the run: promoting would be unsafe or forbidden.
+	ActionRefuse Action = "refuse"
+)
+
+// Facts are what Preflight observed.
+type Facts struct {
+	// LocalMember says this region's cluster is a member of the global cluster.
+	LocalMember bool
+	LocalWriter bool
+	// LocalStatus is this region's cluster status; only "available" can be promoted.
+	LocalStatus string
+	// FailoverStatus is the global cluster's FailoverState status, "" when none runs.
+	FailoverStatus string
+	// WriterReachable says the current writer region's API answered /health as the writer.
+	WriterReachable bool
+	// Lag is this region's replication lag; LagKnown is false when no datapoint exists.
+	Lag      time.Duration
+	LagKnown bool
+}
+
+// Policy bounds what the orchestrator may do on its own.
+type Policy struct {
+	// AllowDataLoss permits failover with AllowDataLoss=true when the writer does not answer.
+	AllowDataLoss bool
+	// MaxLag refuses a failover whose data loss estimate (the lag) exceeds it; 0 means no limit.
+	MaxLag time.Duration
+}
+
+// Decision is the outcome of Decide.
+type Decision struct {
+	Action Action `json:"action"`
+	Reason string `json:"reason"`
+	// LagMs is the replication lag at decision time, -1 when unknown.
+	LagMs int64 `json:"lagMs"`
+	// EstimatedDataLossMs is the writes at risk: 0 for a switchover, the lag for a failover, -1 when
+	// the lag is unknown.
+	EstimatedDataLossMs int64 `json:"estimatedDataLossMs"`
+}
+
+// Decide chooses what to do from the facts, the requested mode and the policy. It is pure: every
+// rule is in the table test.
+func Decide(mode Mode, f Facts, p Policy) Decision {
+	lagMs := int64(-1)
+	if f.LagKnown {
+		lagMs = f.Lag.Milliseconds()
+	}
+	d := Decision{LagMs: lagMs, EstimatedDataLossMs: 0}
+	refuse := func(format string, args ...any) Decision {
+		d.Action, d.Reason = ActionRefuse, fmt.Sprintf(format, args...)
+		return d
+	}
+	switch {
+	case !f.LocalMember:
+		return refuse("this region's cluster is not a member of the global cluster")
+	case f.FailoverStatus != "":
+		return refuse("a switchover or failover is already in progress (FailoverState %s): wait for it to finish", f.FailoverStatus)
+	case f.LocalWriter:
+		d.Action, d.Reason = ActionNone, "this region already writes"
+		return d
+	case f.LocalStatus != "available":
+		return refuse("this region's cluster is %q, not available: it cannot be promoted safely", f.LocalStatus)
+	}
+
+	switchover := func(reason string) Decision {
+		d.Action, d.Reason = ActionSwitchover, reason
+		return d
+	}
+	failover := func(reason string) Decision {
+		if !p.AllowDataLoss {
+			return refuse("failover would lose the writes not yet replicated and the policy (ALLOW_DATA_LOSS) forbids it")
+		}
+		if !f.LagKnown {
+			d.EstimatedDataLossMs = -1
+		} else {
+			d.EstimatedDataLossMs = lagMs
+			if p.MaxLag > 0 && f.Lag > p.MaxLag {
+				return refuse("replication lag %s exceeds the maximum %s allowed for a failover", f.Lag, p.MaxLag)
+			}
+		}
+		d.Action, d.Reason = ActionFailover, reason
+		return d
+	}
+
+	switch mode {
+	case ModeSwitchover:
+		if !f.WriterReachable {
+			return refuse("a switchover needs the current writer, which does not answer: request a failover instead")
+		}
+		return switchover("switchover requested and the writer answers")
+	case ModeFailover:
+		return failover("failover requested")
+	default:
+		if f.WriterReachable {
+			return switchover("the writer answers: switching over with no data loss")
+		}
+		return failover("the writer does not answer: failing over")
+	}
+}

@@ -1,0 +1,265 @@
+package failover
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// The steps of statemachine/failover.asl.json. Each is a handler func(ctx, Run) (Run, error) for one
+// Lambda function, holding only the ports that function's role allows.
+
+func clock(now func() time.Time) time.Time {
+	if now != nil {
+		return now()
+	}
+	return time.Now()
+}
+
+func (r Run) validate(region string) error {
+	if r.Region != region {
+		return &InvalidInputError{Reason: fmt.Sprintf("run is for region %q but this is %q's state machine: "+
+			"each region's machine only activates its own region", r.Region, region)}
+	}
+	switch r.Mode {
+	case ModeAuto, ModeSwitchover, ModeFailover:
+		return nil
+	}
+	return &InvalidInputError{Reason: fmt.Sprintf("mode %q: want auto, switchover or failover", r.Mode)}
+}
+
+// Preflight observes the global cluster, this region's cluster, the replication lag and whether the
+// current writer answers, then decides. A refusal is a *RefusedError.
+type Preflight struct {
+	DB              GlobalDatabase
+	Prober          Prober
+	Region          string
+	LocalClusterARN string
+	// PeerAPIURL is the other region's API base URL; its /health says whether the writer answers.
+	PeerAPIURL string
+	Policy     Policy
+	Now        func() time.Time
+}
+
+// Handle runs the preflight step.
+func (s *Preflight) Handle(ctx context.Context, run Run) (Run, error) {
+	start := clock(s.Now)
+	if err := run.validate(s.Region); err != nil {
+		return run, boundary(PhasePreflight, err)
+	}
+	topo, err := s.DB.Describe(ctx)
+	if err != nil {
+		return run, boundary(PhasePreflight, err)
+	}
+	local, member := topo.Member(s.LocalClusterARN)
+	f := Facts{LocalMember: member, LocalWriter: local.IsWriter}
+	if topo.Failover != nil {
+		f.FailoverStatus = topo.Failover.Status
+	}
+	if member && !local.IsWriter && f.FailoverStatus == "" {
+		if f.LocalStatus, err = s.DB.ClusterStatus(ctx, s.LocalClusterARN); err != nil {
+			return run, boundary(PhasePreflight, err)
+		}
+		if f.Lag, f.LagKnown, err = s.DB.ReplicationLag(ctx, s.LocalClusterARN); err != nil {
+			return run, boundary(PhasePreflight, err)
+		}
+		h, err := s.Prober.Health(ctx, s.PeerAPIURL)
+		f.WriterReachable = err == nil && h.Status == 200 && h.Role == "writer"
+	}
+	d := Decide(run.Mode, f, s.Policy)
+	run.Decision = &d
+	run.record(PhasePreflight, start, clock(s.Now))
+	if d.Action == ActionRefuse {
+		return run, &RefusedError{Reason: d.Reason}
+	}
+	return run, nil
+}
+
+// Promote asks the global database to make this region the writer, by switchover or by failover
+// with data loss as decided. It is safe to retry: a promotion already under way towards this region
+// is not asked for twice.
+type Promote struct {
+	DB              GlobalDatabase
+	Region          string
+	LocalClusterARN string
+	// Timeout bounds the wait for the promotion to complete.
+	Timeout time.Duration
+	Now     func() time.Time
+}
+
+// Handle runs the promote step.
+func (s *Promote) Handle(ctx context.Context, run Run) (Run, error) {
+	start := clock(s.Now)
+	if err := run.validate(s.Region); err != nil {
+		return run, boundary(PhasePromote, err)
+	}
+	if run.Decision == nil || (run.Decision.Action != ActionSwitchover && run.Decision.Action != ActionFailover) {
+		return run, boundary(PhasePromote, &InvalidInputError{Reason: "promote needs a switchover or failover decision from preflight"})
+	}
+	topo, err := s.DB.Describe(ctx)
+	if err != nil {
+		return run, boundary(PhasePromote, err)
+	}
+	local, _ := topo.Member(s.LocalClusterARN)
+	underWay := local.IsWriter || (topo.Failover != nil && topo.Failover.To == s.LocalClusterARN)
+	if !underWay {
+		if run.Decision.Action == ActionSwitchover {
+			err = s.DB.Switchover(ctx, s.LocalClusterARN)
+		} else {
+			err = s.DB.Failover(ctx, s.LocalClusterARN)
+		}
+		if err != nil {
+			return run, boundary(PhasePromote, fmt.Errorf("%s to %s: %w", run.Decision.Action, s.LocalClusterARN, err))
+		}
+	}
+	now := clock(s.Now)
+	run.Promotion = &Promotion{Target: s.LocalClusterARN, Deadline: now.Add(s.Timeout).UTC()}
+	run.record(PhasePromote, start, now)
+	return run, nil
+}
+
+// AwaitPromotion polls the global cluster once: done when no FailoverState remains and this region
+// is the writer. Past the promotion's deadline it gives *PromotionTimeoutError.
+type AwaitPromotion struct {
+	DB              GlobalDatabase
+	Region          string
+	LocalClusterARN string
+	Now             func() time.Time
+}
+
+// Handle runs one poll.
+func (s *AwaitPromotion) Handle(ctx context.Context, run Run) (Run, error) {
+	start := clock(s.Now)
+	if err := run.validate(s.Region); err != nil {
+		return run, boundary(PhaseAwait, err)
+	}
+	if run.Promotion == nil {
+		return run, boundary(PhaseAwait, &InvalidInputError{Reason: "await needs the promotion record from promote"})
+	}
+	topo, err := s.DB.Describe(ctx)
+	if err != nil {
+		return run, boundary(PhaseAwait, err)
+	}
+	now := clock(s.Now)
+	local, _ := topo.Member(s.LocalClusterARN)
+	p := *run.Promotion
+	p.Polls++
+	p.Done = topo.Failover == nil && local.IsWriter
+	switch {
+	case topo.Failover != nil:
+		p.LastSeen = "FailoverState " + topo.Failover.Status
+	case local.IsWriter:
+		p.LastSeen = "this region writes"
+	default:
+		p.LastSeen = "no FailoverState and the writer is " + topo.Writer()
+	}
+	run.Promotion = &p
+	run.record(PhaseAwait, start, now)
+	if !p.Done && !now.Before(p.Deadline) {
+		waited := time.Duration(0)
+		for _, ph := range run.Phases {
+			if ph.Name == PhaseAwait {
+				waited = time.Duration(ph.DurationMs) * time.Millisecond
+			}
+		}
+		return run, &PromotionTimeoutError{Target: p.Target, Waited: waited, Last: p.LastSeen + " after " + strconv.Itoa(p.Polls) + " polls"}
+	}
+	return run, nil
+}
+
+// SwapTraffic points the public endpoint at this region, after checking again that this region's
+// database is the writer: traffic never goes to a region that does not write.
+type SwapTraffic struct {
+	DB              GlobalDatabase
+	Traffic         TrafficSwitch
+	Region          string
+	LocalClusterARN string
+	// LocalTarget is this region's origin ID or record value.
+	LocalTarget string
+	Now         func() time.Time
+}
+
+// Handle runs the traffic step.
+func (s *SwapTraffic) Handle(ctx context.Context, run Run) (Run, error) {
+	start := clock(s.Now)
+	if err := run.validate(s.Region); err != nil {
+		return run, boundary(PhaseTraffic, err)
+	}
+	topo, err := s.DB.Describe(ctx)
+	if err != nil {
+		return run, boundary(PhaseTraffic, err)
+	}
+	local, _ := topo.Member(s.LocalClusterARN)
+	switch {
+	case topo.Failover != nil:
+		return run, boundary(PhaseTraffic, &NotWriterError{Cluster: s.LocalClusterARN, Detail: "FailoverState " + topo.Failover.Status + " still present"})
+	case !local.IsWriter:
+		return run, boundary(PhaseTraffic, &NotWriterError{Cluster: s.LocalClusterARN, Detail: "the writer is " + topo.Writer()})
+	}
+	current, err := s.Traffic.Current(ctx)
+	if err != nil {
+		return run, boundary(PhaseTraffic, err)
+	}
+	change := &TrafficChange{From: current, To: s.LocalTarget}
+	if current != s.LocalTarget {
+		if err := s.Traffic.SwitchTo(ctx, s.LocalTarget); err != nil {
+			return run, boundary(PhaseTraffic, fmt.Errorf("switch traffic from %s to %s: %w", current, s.LocalTarget, err))
+		}
+		change.Changed = true
+	}
+	run.Traffic = change
+	run.record(PhaseTraffic, start, clock(s.Now))
+	return run, nil
+}
+
+// Verify writes, reads back and deletes a canary item through this region's API and through the
+// public endpoint, asserting that both are served by this region. A public endpoint still served by
+// another region is *TrafficNotShiftedError (the state machine retries it up to a deadline and
+// reports it apart from failure); anything else is *VerificationError.
+type Verify struct {
+	Prober      Prober
+	Region      string
+	LocalAPIURL string
+	PublicURL   string
+	Now         func() time.Time
+}
+
+// Handle runs one verification attempt.
+func (s *Verify) Handle(ctx context.Context, run Run) (Run, error) {
+	start := clock(s.Now)
+	if err := run.validate(s.Region); err != nil {
+		return run, boundary(PhaseVerify, err)
+	}
+	key := run.Incident + "-canary-" + strconv.FormatInt(start.UnixNano(), 36)
+	local, err := s.Prober.Canary(ctx, s.LocalAPIURL, key+"-local")
+	switch {
+	case err != nil:
+		return run, &VerificationError{Endpoint: s.LocalAPIURL, Detail: err.Error()}
+	case local.WriteRegion != s.Region:
+		return run, &VerificationError{Endpoint: s.LocalAPIURL, Detail: fmt.Sprintf("served by region %q, want %q", local.WriteRegion, s.Region)}
+	case local.WriteStatus != 201 || !local.ReadBack:
+		return run, &VerificationError{Endpoint: s.LocalAPIURL, Detail: canaryDetail(local)}
+	}
+	public, err := s.Prober.Canary(ctx, s.PublicURL, key+"-public")
+	switch {
+	case err != nil:
+		return run, &VerificationError{Endpoint: s.PublicURL, Detail: err.Error()}
+	case public.WriteRegion != "" && public.WriteRegion != s.Region:
+		return run, &TrafficNotShiftedError{Endpoint: s.PublicURL, Want: s.Region, Got: public.WriteRegion}
+	case public.NotWriter:
+		return run, &TrafficNotShiftedError{Endpoint: s.PublicURL, Want: s.Region, Got: "a region that does not write"}
+	case public.WriteStatus != 201 || !public.ReadBack:
+		return run, &VerificationError{Endpoint: s.PublicURL, Detail: canaryDetail(public)}
+	}
+	run.Verification = &Verification{LocalRegion: local.WriteRegion, PublicRegion: public.WriteRegion}
+	run.record(PhaseVerify, start, clock(s.Now))
+	return run, nil
+}
+
+func canaryDetail(c Canary) string {
+	if c.Detail != "" {
+		return fmt.Sprintf("canary write status %d, read back %t: %s", c.WriteStatus, c.ReadBack, c.Detail)
+	}
+	return fmt.Sprintf("canary write status %d, read back %t", c.WriteStatus, c.ReadBack)
+}

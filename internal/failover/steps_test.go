@@ -1,0 +1,364 @@
+package failover_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/switchyard-dr/switchyard/internal/failover"
+)
+
+const (
+	peerAPI   = "https://api.us-east-1.example.com"
+	localAPI  = "https://api.us-west-2.example.com"
+	publicURL = "https://todo.example.com"
+)
+
+// invoke runs handler h on payload through the Lambda runtime's own decoding and encoding.
+func invoke[In, Out any](t *testing.T, h func(context.Context, In) (Out, error), payload []byte) (Out, error) {
+	t.Helper()
+	var out Out
+	b, err := lambda.NewHandler(h).Invoke(context.Background(), payload)
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	return out, nil
+}
+
+func wantErrorType(t *testing.T, err error, want string) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("got error %s: %v, want none", errorType(err), err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("got no error, want %s", want)
+	}
+	if got := errorType(err); got != want {
+		t.Fatalf("error type: got %s (%v), want %s", got, err, want)
+	}
+}
+
+var throttled = &failover.ThrottledError{Op: "rds DescribeGlobalClusters", Err: errors.New("Throttling: Rate exceeded")}
+
+func TestPreflight(t *testing.T) {
+	writerAnswers := map[string]failover.Health{peerAPI: {Status: 200, Region: "us-east-1", Role: "writer"}}
+	writerIsReader := map[string]failover.Health{peerAPI: {Status: 200, Region: "us-east-1", Role: "reader"}}
+	tests := []struct {
+		name      string
+		fixture   string
+		db        *fakeDB
+		health    map[string]failover.Health
+		policy    failover.Policy
+		want      failover.Action
+		wantLoss  int64
+		wantError string
+	}{
+		{"writer answers: switchover", "alarm.json", &fakeDB{topology: topo(east, ""), lag: 800 * time.Millisecond, lagKnown: true}, writerAnswers, failover.Policy{}, failover.ActionSwitchover, 0, ""},
+		{"writer down: failover, lag reported", "alarm.json", &fakeDB{topology: topo(east, ""), lag: 800 * time.Millisecond, lagKnown: true}, nil, failover.Policy{AllowDataLoss: true}, failover.ActionFailover, 800, ""},
+		{"writer answers as a reader: failover", "alarm.json", &fakeDB{topology: topo(east, ""), lag: 800 * time.Millisecond, lagKnown: true}, writerIsReader, failover.Policy{AllowDataLoss: true}, failover.ActionFailover, 800, ""},
+		{"writer down, data loss forbidden", "alarm.json", &fakeDB{topology: topo(east, "")}, nil, failover.Policy{}, "", 0, "RefusedError"},
+		{"local cluster unhealthy", "alarm.json", &fakeDB{topology: topo(east, ""), status: "backing-up"}, writerAnswers, failover.Policy{AllowDataLoss: true}, "", 0, "RefusedError"},
+		{"already writer", "alarm.json", &fakeDB{topology: topo(west, "")}, nil, failover.Policy{}, failover.ActionNone, 0, ""},
+		{"manual switchover", "manual-switchover.json", &fakeDB{topology: topo(east, "")}, writerAnswers, failover.Policy{}, failover.ActionSwitchover, 0, ""},
+		{"manual switchover, writer down", "manual-switchover.json", &fakeDB{topology: topo(east, "")}, nil, failover.Policy{AllowDataLoss: true}, "", 0, "RefusedError"},
+		{"throttled describe", "alarm.json", &fakeDB{describe: func() (failover.Topology, error) { return failover.Topology{}, throttled }}, nil, failover.Policy{}, "", 0, "ThrottledError"},
+		{"run for another region", "malformed-wrong-region.json", &fakeDB{topology: topo(east, "")}, nil, failover.Policy{}, "", 0, "InvalidInputError"},
+		{"unknown mode", "malformed-mode.json", &fakeDB{topology: topo(east, "")}, nil, failover.Policy{}, "", 0, "InvalidInputError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &failover.Preflight{DB: tt.db, Prober: &fakeProber{health: tt.health}, Region: "us-west-2",
+				LocalClusterARN: west, PeerAPIURL: peerAPI, Policy: tt.policy}
+			run, err := invoke(t, s.Handle, fixture(t, "failover-preflight", tt.fixture))
+			wantErrorType(t, err, tt.wantError)
+			if err != nil {
+				return
+			}
+			if run.Decision == nil || run.Decision.Action != tt.want || run.Decision.EstimatedDataLossMs != tt.wantLoss {
+				t.Fatalf("decision: got %+v, want %s with estimated loss %d ms", run.Decision, tt.want, tt.wantLoss)
+			}
+			if len(run.Phases) != 1 || run.Phases[0].Name != failover.PhasePreflight {
+				t.Errorf("phases: got %+v, want one preflight phase", run.Phases)
+			}
+		})
+	}
+}
+
+func TestPromote(t *testing.T) {
+	tests := []struct {
+		name      string
+		fixture   string
+		db        *fakeDB
+		want      []string
+		wantError string
+	}{
+		{"switchover", "switchover.json", &fakeDB{topology: topo(east, "")}, []string{"switchover " + west}, ""},
+		{"failover sends AllowDataLoss", "failover.json", &fakeDB{topology: topo(east, "")}, []string{"failover allowDataLoss " + west}, ""},
+		{"retried after the call went through", "switchover.json", &fakeDB{topology: topo(east, "switching-over")}, nil, ""},
+		{"throttled", "failover.json", &fakeDB{topology: topo(east, ""), promoteErr: throttled}, []string{"failover allowDataLoss " + west}, "ThrottledError"},
+		{"transient", "switchover.json", &fakeDB{topology: topo(east, ""), promoteErr: &failover.TransientError{Op: "rds", Err: errors.New("EOF")}}, []string{"switchover " + west}, "TransientError"},
+		{"refused by RDS", "switchover.json", &fakeDB{topology: topo(east, ""), promoteErr: errors.New("InvalidGlobalClusterStateFault: members not synchronised")}, []string{"switchover " + west}, "StepFailedError"},
+		{"no decision", "malformed-no-decision.json", &fakeDB{topology: topo(east, "")}, nil, "InvalidInputError"},
+	}
+	now := time.Date(2026, 11, 21, 5, 40, 14, 0, time.UTC)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &failover.Promote{DB: tt.db, Region: "us-west-2", LocalClusterARN: west, Timeout: 15 * time.Minute, Now: func() time.Time { return now }}
+			run, err := invoke(t, s.Handle, fixture(t, "failover-promote", tt.fixture))
+			wantErrorType(t, err, tt.wantError)
+			if got := tt.db.promotions(); strings.Join(got, ";") != strings.Join(tt.want, ";") {
+				t.Errorf("promotion calls: got %q, want %q", got, tt.want)
+			}
+			if err != nil {
+				return
+			}
+			if run.Promotion == nil || run.Promotion.Target != west || !run.Promotion.Deadline.Equal(now.Add(15*time.Minute)) || run.Promotion.Done {
+				t.Errorf("promotion: got %+v, want target %s, deadline %s, not done", run.Promotion, west, now.Add(15*time.Minute))
+			}
+		})
+	}
+}
+
+func TestAwaitPromotion(t *testing.T) {
+	before := time.Date(2026, 11, 21, 5, 41, 0, 0, time.UTC)
+	after := time.Date(2026, 11, 21, 5, 56, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		topology  failover.Topology
+		now       time.Time
+		wantDone  bool
+		wantError string
+	}{
+		{"still switching over", topo(east, "switching-over"), before, false, ""},
+		{"state gone but not yet writer", topo(east, ""), before, false, ""},
+		{"writer but state still present", topo(west, "switching-over"), before, false, ""},
+		{"done", topo(west, ""), before, true, ""},
+		{"done just after the deadline", topo(west, ""), after, true, ""},
+		{"never completes", topo(east, "switching-over"), after, false, "PromotionTimeoutError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &failover.AwaitPromotion{DB: &fakeDB{topology: tt.topology}, Region: "us-west-2", LocalClusterARN: west, Now: func() time.Time { return tt.now }}
+			run, err := invoke(t, s.Handle, fixture(t, "failover-await", "promoting.json"))
+			wantErrorType(t, err, tt.wantError)
+			if err != nil {
+				if !strings.Contains(err.Error(), "traffic was not touched") {
+					t.Errorf("message: got %q, want it to say traffic was not touched", err)
+				}
+				return
+			}
+			if run.Promotion.Done != tt.wantDone || run.Promotion.Polls != 1 {
+				t.Errorf("got done=%t polls=%d, want done=%t polls=1", run.Promotion.Done, run.Promotion.Polls, tt.wantDone)
+			}
+		})
+	}
+	t.Run("missing promotion", func(t *testing.T) {
+		s := &failover.AwaitPromotion{DB: &fakeDB{topology: topo(west, "")}, Region: "us-west-2", LocalClusterARN: west}
+		_, err := invoke(t, s.Handle, fixture(t, "failover-await", "malformed-no-promotion.json"))
+		wantErrorType(t, err, "InvalidInputError")
+	})
+}
+
+func TestSwapTraffic(t *testing.T) {
+	tests := []struct {
+		name         string
+		topology     failover.Topology
+		current      string
+		trafficErr   error
+		wantSwitches int
+		wantChanged  bool
+		wantError    string
+	}{
+		{"switches to this region", topo(west, ""), "east-api", nil, 1, true, ""},
+		{"already here", topo(west, ""), "west-api", nil, 0, false, ""},
+		{"this region does not write", topo(east, ""), "east-api", nil, 0, false, "NotWriterError"},
+		{"promotion still in progress", topo(west, "switching-over"), "east-api", nil, 0, false, "NotWriterError"},
+		{"stale ETag beyond retries", topo(west, ""), "east-api", &failover.PreconditionError{Op: "cloudfront UpdateDistribution", Err: errors.New("PreconditionFailed")}, 0, false, "PreconditionError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			traffic := &fakeTraffic{current: tt.current, err: tt.trafficErr}
+			s := &failover.SwapTraffic{DB: &fakeDB{topology: tt.topology}, Traffic: traffic, Region: "us-west-2", LocalClusterARN: west, LocalTarget: "west-api"}
+			run, err := invoke(t, s.Handle, fixture(t, "failover-traffic", "promoted.json"))
+			wantErrorType(t, err, tt.wantError)
+			if len(traffic.switches) != tt.wantSwitches {
+				t.Errorf("switches: got %v, want %d", traffic.switches, tt.wantSwitches)
+			}
+			if err != nil {
+				return
+			}
+			if run.Traffic == nil || run.Traffic.From != tt.current || run.Traffic.To != "west-api" || run.Traffic.Changed != tt.wantChanged {
+				t.Errorf("traffic: got %+v, want from %s to west-api changed=%t", run.Traffic, tt.current, tt.wantChanged)
+			}
+		})
+	}
+}
+
+func TestVerify(t *testing.T) {
+	good := failover.Canary{WriteStatus: 201, WriteRegion: "us-west-2", ReadBack: true, ReadRegion: "us-west-2"}
+	tests := []struct {
+		name      string
+		canary    map[string]failover.Canary
+		wantError string
+	}{
+		{"both served here", map[string]failover.Canary{localAPI: good, publicURL: good}, ""},
+		{"public still served by the old region", map[string]failover.Canary{localAPI: good,
+			publicURL: {WriteStatus: 503, WriteRegion: "us-east-1", NotWriter: true}}, "TrafficNotShiftedError"},
+		{"public refused as not writer, no region header", map[string]failover.Canary{localAPI: good,
+			publicURL: {WriteStatus: 503, NotWriter: true}}, "TrafficNotShiftedError"},
+		{"local write refused", map[string]failover.Canary{localAPI: {WriteStatus: 503, WriteRegion: "us-west-2", NotWriter: true}, publicURL: good}, "VerificationError"},
+		{"local read back fails", map[string]failover.Canary{localAPI: {WriteStatus: 201, WriteRegion: "us-west-2"}, publicURL: good}, "VerificationError"},
+		{"local API unreachable", map[string]failover.Canary{publicURL: good}, "VerificationError"},
+		{"local API is another region", map[string]failover.Canary{localAPI: {WriteStatus: 201, WriteRegion: "us-east-1", ReadBack: true}, publicURL: good}, "VerificationError"},
+		{"public fails here", map[string]failover.Canary{localAPI: good, publicURL: {WriteStatus: 500, WriteRegion: "us-west-2"}}, "VerificationError"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &failover.Verify{Prober: &fakeProber{canary: tt.canary}, Region: "us-west-2", LocalAPIURL: localAPI, PublicURL: publicURL}
+			run, err := invoke(t, s.Handle, fixture(t, "failover-verify", "traffic-swapped.json"))
+			wantErrorType(t, err, tt.wantError)
+			if err == nil && (run.Verification == nil || run.Verification.PublicRegion != "us-west-2") {
+				t.Errorf("verification: got %+v, want served by us-west-2", run.Verification)
+			}
+		})
+	}
+}
+
+func TestNotify(t *testing.T) {
+	now := time.Date(2026, 11, 21, 5, 40, 46, 100_000_000, time.UTC)
+	tests := []struct {
+		fixture     string
+		outcome     failover.Outcome
+		subject     string
+		wantPhases  int
+		wantLoss    int64
+		wantErrType string
+	}{
+		{"activated.json", failover.OutcomeActivated, "us-west-2 now writes and serves (switchover, 32100 ms)", 5, 0, ""},
+		{"failed-promotion-timeout.json", failover.OutcomeFailed, "activating us-west-2 FAILED (switchover)", 2, 0, "PromotionTimeoutError"},
+		{"traffic-not-shifted.json", failover.OutcomeTrafficNotShifted, "public traffic not yet shifted", 4, 0, "TrafficNotShiftedError"},
+		{"no-change.json", failover.OutcomeNoChange, "us-west-2 already writes, nothing done", 1, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			n := &fakeNotifier{}
+			s := &failover.Notify{Notifier: n, Region: "us-west-2", Now: func() time.Time { return now }}
+			rep, err := invoke(t, s.Handle, fixture(t, "failover-notify", tt.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(n.sent) != 1 {
+				t.Fatalf("notifications: got %d, want 1", len(n.sent))
+			}
+			if !strings.Contains(n.sent[0].subject, tt.subject) {
+				t.Errorf("subject: got %q, want it to contain %q", n.sent[0].subject, tt.subject)
+			}
+			var published failover.Report
+			if err := json.Unmarshal([]byte(n.sent[0].message), &published); err != nil {
+				t.Fatalf("message is not the JSON report: %v", err)
+			}
+			for _, r := range []failover.Report{rep, published} {
+				if r.Outcome != tt.outcome || len(r.Phases) != tt.wantPhases || r.EstimatedDataLossMs != tt.wantLoss {
+					t.Errorf("report: got outcome %s, %d phases, loss %d; want %s, %d, %d", r.Outcome, len(r.Phases), r.EstimatedDataLossMs, tt.outcome, tt.wantPhases, tt.wantLoss)
+				}
+				if !strings.HasPrefix(r.ExecutionARN, "arn:aws:states:us-west-2:") {
+					t.Errorf("execution ARN: got %q", r.ExecutionARN)
+				}
+				if (r.Error == nil) != (tt.wantErrType == "") || (r.Error != nil && r.Error.Error != tt.wantErrType) {
+					t.Errorf("error: got %+v, want type %q", r.Error, tt.wantErrType)
+				}
+			}
+		})
+	}
+}
+
+// TestStepsRecordEveryPhase chains the steps as the state machine does (failover, three polls) and
+// checks that the notification reports every phase, in order, adding up to the run.
+func TestStepsRecordEveryPhase(t *testing.T) {
+	clk := fixedClock(time.Date(2026, 11, 21, 5, 40, 14, 0, time.UTC), 100*time.Millisecond)
+	polls := 0
+	db := &fakeDB{lag: 1500 * time.Millisecond, lagKnown: true}
+	db.describe = func() (failover.Topology, error) {
+		switch {
+		case len(db.promotions()) == 0:
+			return topo(east, ""), nil
+		case polls < 3:
+			return topo(east, "failing-over"), nil
+		}
+		return topo(west, ""), nil
+	}
+	traffic := &fakeTraffic{current: "east-api"}
+	good := failover.Canary{WriteStatus: 201, WriteRegion: "us-west-2", ReadBack: true}
+	prober := &fakeProber{canary: map[string]failover.Canary{localAPI: good, publicURL: good}}
+	n := &fakeNotifier{}
+	ctx := context.Background()
+
+	run := failover.Run{Region: "us-west-2", Mode: failover.ModeAuto, Reason: "alarm", Incident: "activate-us-west-2-20261121T053000Z"}
+	run, err := (&failover.Preflight{DB: db, Prober: prober, Region: "us-west-2", LocalClusterARN: west, PeerAPIURL: peerAPI,
+		Policy: failover.Policy{AllowDataLoss: true}, Now: clk}).Handle(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run, err = (&failover.Promote{DB: db, Region: "us-west-2", LocalClusterARN: west, Timeout: time.Minute, Now: clk}).Handle(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	await := &failover.AwaitPromotion{DB: db, Region: "us-west-2", LocalClusterARN: west, Now: clk}
+	for !run.Promotion.Done {
+		if run, err = await.Handle(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		polls++
+	}
+	if run, err = (&failover.SwapTraffic{DB: db, Traffic: traffic, Region: "us-west-2", LocalClusterARN: west, LocalTarget: "west-api", Now: clk}).Handle(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	if run, err = (&failover.Verify{Prober: prober, Region: "us-west-2", LocalAPIURL: localAPI, PublicURL: publicURL, Now: clk}).Handle(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := (&failover.Notify{Notifier: n, Region: "us-west-2", Now: clk}).Handle(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got := db.promotions(); len(got) != 1 || got[0] != "failover allowDataLoss "+west {
+		t.Errorf("promotions: got %q, want one failover with AllowDataLoss", got)
+	}
+	if rep.EstimatedDataLossMs != 1500 {
+		t.Errorf("estimated data loss: got %d ms, want 1500", rep.EstimatedDataLossMs)
+	}
+	var names []string
+	var sum int64
+	for i, p := range rep.Phases {
+		names = append(names, p.Name)
+		sum += p.DurationMs
+		if p.DurationMs <= 0 {
+			t.Errorf("phase %s: duration %d ms, want > 0", p.Name, p.DurationMs)
+		}
+		if i > 0 {
+			prev := rep.Phases[i-1]
+			if end := prev.StartedAt.Add(time.Duration(prev.DurationMs) * time.Millisecond); !p.StartedAt.Equal(end) {
+				t.Errorf("phase %s starts at %s, want the end of %s at %s", p.Name, p.StartedAt, prev.Name, end)
+			}
+		}
+	}
+	if strings.Join(names, ",") != "preflight,promote,await,traffic,verify" {
+		t.Errorf("phases: got %v, want preflight,promote,await,traffic,verify", names)
+	}
+	if rep.TotalMs != sum {
+		t.Errorf("total: got %d ms, want the phases' sum %d ms", rep.TotalMs, sum)
+	}
+	if rep.Outcome != failover.OutcomeActivated || len(traffic.switches) != 1 {
+		t.Errorf("got outcome %s and switches %v, want activated and one switch", rep.Outcome, traffic.switches)
+	}
+}
