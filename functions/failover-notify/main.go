@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/switchyard-dr/switchyard/internal/failover"
@@ -18,14 +17,9 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	d, err := config.Load(os.Getenv, config.Notify)
+	d, cfg, err := awsadapter.Load(context.Background(), os.Getenv, config.Notify)
 	if err != nil {
 		log.Error("failover-notify cannot start", "error", err.Error())
-		os.Exit(1)
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Error("failover-notify cannot load the AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	h := &failover.Notify{Notifier: &awsadapter.Notifier{SNS: sns.NewFromConfig(cfg), TopicARN: d.TopicARN}, Region: d.Region}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
@@ -20,14 +19,9 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	d, err := config.Load(os.Getenv, config.Preflight)
+	d, cfg, err := awsadapter.Load(context.Background(), os.Getenv, config.Preflight)
 	if err != nil {
 		log.Error("failover-preflight cannot start", "error", err.Error())
-		os.Exit(1)
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Error("failover-preflight cannot load the AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),

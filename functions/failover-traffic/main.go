@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
@@ -20,14 +19,9 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	d, err := config.Load(os.Getenv, config.Traffic)
+	d, cfg, err := awsadapter.Load(context.Background(), os.Getenv, config.Traffic)
 	if err != nil {
 		log.Error("failover-traffic cannot start", "error", err.Error())
-		os.Exit(1)
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Error("failover-traffic cannot load the AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	var traffic failover.TrafficSwitch = &awsadapter.CloudFrontSwitch{CloudFront: cloudfront.NewFromConfig(cfg), DistributionID: d.DistributionID}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -19,14 +18,9 @@ import (
 
 func main() {
 	log := lambdacontext.NewLogger()
-	d, err := config.Load(os.Getenv, config.Trigger)
+	d, cfg, err := awsadapter.Load(context.Background(), os.Getenv, config.Trigger)
 	if err != nil {
 		log.Error("failover-trigger cannot start", "error", err.Error())
-		os.Exit(1)
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Error("failover-trigger cannot load the AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
 	h := &failover.Trigger{
