@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
 	"github.com/switchyard-dr/switchyard/internal/devtools"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/config"
@@ -413,5 +415,76 @@ func TestLocalThrottlingEverywhere(t *testing.T) {
 		if got := d.cloud.Calls(op); got != want {
 			t.Errorf("%s: got %d calls, want %d (the failures, then success)", op, got, want)
 		}
+	}
+}
+
+// TestLocalAlarmStormStartsOneExecution sends ten concurrent alarm notifications (SNS and
+// EventBridge) to the real trigger binary: the Standard workflow's idempotent StartExecution in
+// localcloud must leave exactly one execution. OK and unknown alarms start none, and malformed input
+// comes back as InvalidInputError.
+func TestLocalAlarmStormStartsOneExecution(t *testing.T) {
+	d := newDrill(t, localcloud.Timing{})
+	west := d.regions["us-west-2"]
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	read := func(name string) []byte {
+		b, err := os.ReadFile("../../events/failover-trigger/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	sns, eb := read("sns-alarm.json"), read("eventbridge-alarm.json")
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		started = map[string]bool{}
+	)
+	for i := range 10 {
+		payload := sns
+		if i%2 == 1 {
+			payload = eb
+		}
+		wg.Go(func() {
+			res, err := west.host.Invoke(ctx, "failover-trigger", payload)
+			if err != nil || res.FunctionError != nil {
+				t.Errorf("notification %d: %v %+v", i, err, res)
+				return
+			}
+			var tr failover.TriggerResult
+			if err := json.Unmarshal(res.Payload, &tr); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			started[tr.ExecutionARN] = true
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for _, name := range []string{"sns-ok.json", "sns-unknown-alarm.json", "eventbridge-insufficient-data.json"} {
+		res, err := west.host.Invoke(ctx, "failover-trigger", read(name))
+		if err != nil || res.FunctionError != nil {
+			t.Fatalf("%s: %v %+v", name, err, res)
+		}
+		var tr failover.TriggerResult
+		if err := json.Unmarshal(res.Payload, &tr); err != nil || tr.Started {
+			t.Errorf("%s: got %+v (%v), want nothing started", name, tr, err)
+		}
+	}
+	res, err := west.host.Invoke(ctx, "failover-trigger", read("malformed-sns-message-not-json.json"))
+	if err != nil || res.FunctionError == nil || res.FunctionError.Type != "InvalidInputError" || !strings.Contains(res.FunctionError.Message, "Sns.Message") {
+		t.Errorf("malformed SNS: got %+v, %v; want InvalidInputError naming Sns.Message", res, err)
+	}
+
+	out, err := sfn.NewFromConfig(d.cloud.Config("us-west-2")).ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: &west.machineARN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Executions) != 1 || len(started) != 1 || !started[*out.Executions[0].ExecutionArn] {
+		t.Fatalf("executions: %d listed, trigger answers named %v; want exactly one, the same", len(out.Executions), started)
+	}
+	if status, err := d.cloud.WaitExecution(ctx, *out.Executions[0].ExecutionArn); err != nil || status != localcloud.ExecutionSucceeded {
+		t.Errorf("the one execution: %s, %v; want SUCCEEDED", status, err)
 	}
 }
