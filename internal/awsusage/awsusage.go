@@ -111,7 +111,6 @@ type analysis struct {
 	module  string
 	gc      types.Importer
 	checked map[string]*types.Package
-	files   []*ast.File
 	inits   []ast.Node // package-level var initialisers and init functions: roots
 	mains   []*ast.FuncDecl
 	decls   map[*types.Func]*ast.FuncDecl
