@@ -23,10 +23,8 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/switchyard-dr/switchyard/internal/failover"
@@ -97,13 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	}
 	c := &clients{d: d, sfn: sfn.NewFromConfig(cfg),
 		db: &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID, LagMetric: d.LagMetric}}
-	switch d.TrafficMode {
-	case "route53":
-		c.traffic = &awsadapter.Route53Switch{Route53: route53.NewFromConfig(cfg), HostedZoneID: d.HostedZoneID, RecordName: d.RecordName, RecordType: d.RecordType}
-	default:
-		if d.DistributionID != "" {
-			c.traffic = &awsadapter.CloudFrontSwitch{CloudFront: cloudfront.NewFromConfig(cfg), DistributionID: d.DistributionID}
-		}
+	if d.TrafficMode == "route53" || d.DistributionID != "" {
+		c.traffic = awsadapter.NewTrafficSwitch(cfg, d)
 	}
 	switch cmd {
 	case "status":

@@ -8,9 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	"github.com/aws/aws-sdk-go-v2/service/route53"
 
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
@@ -24,11 +22,7 @@ func main() {
 		log.Error("failover-traffic cannot start", "error", err.Error())
 		os.Exit(1)
 	}
-	var traffic failover.TrafficSwitch = &awsadapter.CloudFrontSwitch{CloudFront: cloudfront.NewFromConfig(cfg), DistributionID: d.DistributionID}
-	if d.TrafficMode == "route53" {
-		traffic = &awsadapter.Route53Switch{Route53: route53.NewFromConfig(cfg), HostedZoneID: d.HostedZoneID,
-			RecordName: d.RecordName, RecordType: d.RecordType, TTL: d.RecordTTL}
-	}
+	traffic := awsadapter.NewTrafficSwitch(cfg, d)
 	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID}
 	h := &failover.SwapTraffic{DB: db, Traffic: traffic, Region: d.Region, LocalClusterARN: d.LocalClusterARN, LocalTarget: d.LocalTarget()}
 	lambda.Start(failover.Logged(log, "traffic", h.Handle))

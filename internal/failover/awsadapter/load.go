@@ -6,7 +6,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 
+	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/config"
 )
 
@@ -23,4 +26,14 @@ func Load(ctx context.Context, getenv func(string) string, required []string) (c
 		return d, aws.Config{}, fmt.Errorf("load the AWS configuration: %w", err)
 	}
 	return d, cfg, nil
+}
+
+// NewTrafficSwitch returns the traffic switch d's TRAFFIC_MODE names: the distribution's origin
+// (cloudfront) or the DNS record (route53).
+func NewTrafficSwitch(cfg aws.Config, d config.Deployment) failover.TrafficSwitch {
+	if d.TrafficMode == "route53" {
+		return &Route53Switch{Route53: route53.NewFromConfig(cfg), HostedZoneID: d.HostedZoneID,
+			RecordName: d.RecordName, RecordType: d.RecordType, TTL: d.RecordTTL}
+	}
+	return &CloudFrontSwitch{CloudFront: cloudfront.NewFromConfig(cfg), DistributionID: d.DistributionID}
 }
