@@ -103,15 +103,32 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return usageError{msg: err.Error(), reported: true}
 }
 
+// commandFlags starts a subcommand's flags with the ones every subcommand shares (template,
+// binaries, overrides, -env).
+func commandFlags(name string, stderr io.Writer) (*flag.FlagSet, *source) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	src := &source{}
+	src.register(fs)
+	return fs, src
+}
+
+// listenFlags are the addresses of the commands that keep serving.
+type listenFlags struct{ http, invoke *string }
+
+func addListenFlags(fs *flag.FlagSet) listenFlags {
+	return listenFlags{
+		http:   fs.String("addr", "127.0.0.1:3000", "HTTP API address (loopback)"),
+		invoke: fs.String("invoke-addr", "", "Invoke API address (default: a free loopback port)"),
+	}
+}
+
 func newLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
 
 // invoke runs one event through a function's real binary and prints its response, or its error
 // document (on stderr, exit status 1).
 func invoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var src source
-	src.register(fs)
+	fs, src := commandFlags("invoke", stderr)
 	fn := fs.String("function", "", "function to invoke (its folder name under functions/)")
 	eventFile := fs.String("event", "", "event JSON file, e.g. events/<function>/<case>.json; - reads stdin")
 	if err := parseFlags(fs, args); err != nil {
@@ -169,12 +186,8 @@ func startHost(ctx context.Context, cfg lambdahost.Config) (*lambdahost.Host, er
 
 // serve runs every template function (with the overrides applied) until interrupted.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var src source
-	src.register(fs)
-	addr := fs.String("addr", "127.0.0.1:3000", "HTTP API address (loopback)")
-	invokeAddr := fs.String("invoke-addr", "", "Invoke API address (default: a free loopback port)")
+	fs, src := commandFlags("serve", stderr)
+	listen := addListenFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -182,7 +195,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg.HTTPAddr, cfg.InvokeAddr = *addr, *invokeAddr
+	cfg.HTTPAddr, cfg.InvokeAddr = *listen.http, *listen.invoke
 	cfg.Logger, cfg.FunctionOutput = newLogger(stderr), stderr
 	h, err := startHost(ctx, cfg)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -21,12 +20,8 @@ const (
 // runToDo is `make run`: a private MariaDB, the migrations applied through the migrate function,
 // and the ToDo API served until interrupted.
 func runToDo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var src source
-	src.register(fs)
-	addr := fs.String("addr", "127.0.0.1:3000", "HTTP API address (loopback)")
-	invokeAddr := fs.String("invoke-addr", "", "Invoke API address (default: a free loopback port)")
+	fs, src := commandFlags("run", stderr)
+	listen := addListenFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -50,7 +45,7 @@ func runToDo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	cfg.HTTPAddr, cfg.InvokeAddr = *addr, *invokeAddr
+	cfg.HTTPAddr, cfg.InvokeAddr = *listen.http, *listen.invoke
 	cfg.Logger, cfg.FunctionOutput = newLogger(stderr), stderr
 	h, err := startHost(ctx, cfg)
 	if err != nil {
