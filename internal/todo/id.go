@@ -22,10 +22,8 @@ type IDGenerator struct {
 // New returns a new ID for the time now.
 func (g *IDGenerator) New(now time.Time) string {
 	var b [16]byte
-	if _, err := rand.Read(b[6:]); err != nil {
-		// crypto/rand.Read never fails on the platforms Go supports (it panics first).
-		panic(err)
-	}
+	// Since Go 1.24 crypto/rand.Read never returns an error: it crashes the program instead.
+	_, _ = rand.Read(b[6:])
 	ms := now.UnixMilli()
 	g.mu.Lock()
 	if ms <= g.lastMS {
