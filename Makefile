@@ -33,6 +33,7 @@ edge-bundle:
 ## node: Node.js 22, aws-local-stepfunctions and asl-validator into node_modules (from package-lock.json).
 node: node_modules/.bin/node
 node_modules/.bin/node: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js and npm (Debian: apt-get install -y npm); make then fetches Node 22 into node_modules"; exit 1; }
 	npm ci --no-audit --no-fund
 	@touch $@
 
