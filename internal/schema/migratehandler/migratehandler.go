@@ -1,7 +1,8 @@
 // Package migratehandler is the migrate function's Lambda handler. It accepts a direct invocation
 // {"action":"migrate"} and answers with the schema.Result, and a CloudFormation custom resource event,
 // for which it migrates on Create and Update, does nothing on Delete, and always PUTs SUCCESS or FAILED
-// to the event's ResponseURL so that a stack never waits an hour for a reply that will not come.
+// to the event's ResponseURL so that a stack never waits an hour for a reply that will not come. On a
+// schedule, {"action":"expire-idempotency-keys"} sweeps idempotency records past their 24 hours.
 package migratehandler
 
 import (
@@ -99,8 +100,12 @@ type input struct {
 	cfn.Event
 }
 
-// Handle is the Lambda entry point.
-func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*schema.Result, error) {
+// ExpireAction is the scheduled invocation that sweeps idempotency records past their 24 hours.
+const ExpireAction = "expire-idempotency-keys"
+
+// Handle is the Lambda entry point: {"action":"migrate"} answers a schema.Result,
+// {"action":"expire-idempotency-keys"} a schema.Sweep, a custom resource event nothing.
+func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	var in input
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, &InvalidInputError{Detail: "the event is not a JSON object: send {\"action\":\"migrate\"} or a CloudFormation custom resource event"}
@@ -108,8 +113,11 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*schema.Resu
 	if in.RequestType != "" {
 		return nil, h.customResource(ctx, in.Event)
 	}
+	if in.Action == ExpireAction {
+		return h.expire(ctx)
+	}
 	if in.Action != "migrate" {
-		return nil, &InvalidInputError{Detail: fmt.Sprintf("unknown action %q: the only action is \"migrate\"", in.Action)}
+		return nil, &InvalidInputError{Detail: fmt.Sprintf("unknown action %q: want \"migrate\" or %q", in.Action, ExpireAction)}
 	}
 	start := time.Now()
 	res, err := h.run(ctx)
@@ -118,6 +126,19 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (*schema.Resu
 		return nil, &MigrationError{Err: err}
 	}
 	return &res, nil
+}
+
+func (h *Handler) expire(ctx context.Context) (*schema.Sweep, error) {
+	start := time.Now()
+	sw, err := schema.ExpireIdempotencyKeys(ctx, h.db, start)
+	attrs := []slog.Attr{slog.Int64("deleted", sw.Deleted), slog.String("skipped", sw.Skipped),
+		slog.Float64("latencyMs", float64(time.Since(start).Microseconds())/1000)}
+	if err != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "expire idempotency keys", append(attrs, slog.String("error", err.Error()))...)
+		return nil, &MigrationError{Err: err}
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "expire idempotency keys", attrs...)
+	return &sw, nil
 }
 
 func (h *Handler) logRun(ctx context.Context, trigger string, res schema.Result, err error, start time.Time) {

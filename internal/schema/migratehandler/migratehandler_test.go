@@ -213,3 +213,23 @@ func TestProvisionsTheAppUser(t *testing.T) {
 		t.Errorf("unreadable app secret: got %v, want the migration to fail naming DB_APP_SECRET_ARN", err)
 	}
 }
+
+func TestExpireAction(t *testing.T) {
+	_, dsn := mariadbtest.App(t)
+	pool := open(t, dsn)
+	h := migratehandler.New(pool, nil, nil)
+	if _, err := invoke(h, event(t, "direct", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec("INSERT INTO idempotency_keys VALUES (UNHEX(SHA2('k', 256)), UNHEX(SHA2('r', 256)), '{}', '2000-01-01')"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := invoke(h, event(t, "expire-idempotency-keys", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sw schema.Sweep
+	if err := json.Unmarshal(out, &sw); err != nil || sw.Deleted != 1 {
+		t.Errorf("output %s (%v), want 1 deleted", out, err)
+	}
+}
