@@ -3,23 +3,29 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/switchyard-dr/switchyard/internal/failover"
+	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
 	"github.com/switchyard-dr/switchyard/internal/failover/config"
 	"github.com/switchyard-dr/switchyard/internal/failover/httpprobe"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	d, err := config.Load(os.Getenv, config.Verify)
+	d, cfg, err := awsadapter.Load(context.Background(), os.Getenv, config.Verify)
 	if err != nil {
 		log.Error("failover-verify cannot start", "error", err.Error())
 		os.Exit(1)
 	}
-	h := &failover.Verify{Prober: httpprobe.New(d.HTTPTimeout), Region: d.Region, LocalAPIURL: d.LocalAPIURL, PublicURL: d.PublicURL}
+	prober := httpprobe.New(d.HTTPTimeout)
+	prober.Token = (&httpprobe.ClientCredentials{TokenURL: d.CanaryTokenURL, Scope: d.CanaryScope, Client: prober.Client,
+		Credentials: awsadapter.ClientSecret(secretsmanager.NewFromConfig(cfg), d.CanaryClientSecretARN)}).Token
+	h := &failover.Verify{Prober: prober, Region: d.Region, LocalAPIURL: d.LocalAPIURL, PublicURL: d.PublicURL}
 	lambda.Start(failover.Logged(log, "verify", h.Handle))
 }

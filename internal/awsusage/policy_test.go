@@ -2,6 +2,7 @@ package awsusage_test
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -88,6 +89,20 @@ func policyActions(v any) (map[string]bool, error) {
 				return nil, fmt.Errorf("policy %s is neither inline nor a documented exception", p)
 			}
 		case map[string]any:
+			if branches, ok := p["Fn::If"].([]any); ok && len(branches) == 3 {
+				// A conditional policy counts with both branches; AWS::NoValue adds nothing.
+				for _, b := range branches[1:] {
+					if ref, _ := b.(map[string]any)["Ref"].(string); ref == "AWS::NoValue" {
+						continue
+					}
+					more, err := policyActions([]any{b})
+					if err != nil {
+						return nil, err
+					}
+					maps.Copy(actions, more)
+				}
+				continue
+			}
 			stmts, ok := p["Statement"].([]any)
 			if !ok {
 				return nil, fmt.Errorf("policy %v is not an inline policy document", p)

@@ -77,6 +77,7 @@ type Server struct {
 	cloudfront *cloudfrontService
 	route53    *route53Service
 	sfn        *sfnService
+	secrets    *secretsService
 
 	// background work (failover timelines, propagation, executions) stops when ctx ends.
 	ctx    context.Context
@@ -112,6 +113,7 @@ func New(opts Options) *Server {
 	s.cloudfront = newCloudFrontService(s)
 	s.route53 = newRoute53Service(s)
 	s.sfn = newSFNService(s)
+	s.secrets = newSecretsService(s)
 	return s
 }
 
@@ -234,9 +236,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.route53.serve(w, req)
 	case "states":
 		s.sfn.serve(w, req)
+	case "secretsmanager":
+		s.secrets.serve(w, req)
 	default:
 		http.Error(w, fmt.Sprintf("localcloud does not emulate service %q (from the SigV4 credential scope); "+
-			"it serves rds, sns, monitoring, cloudfront, route53 and states", service), http.StatusNotFound)
+			"it serves rds, sns, monitoring, cloudfront, route53, states and secretsmanager", service), http.StatusNotFound)
 	}
 }
 
@@ -259,6 +263,8 @@ func serviceFromShape(r *http.Request) string {
 	switch {
 	case strings.HasPrefix(target, "AWSStepFunctions."):
 		return "states"
+	case strings.HasPrefix(target, "secretsmanager."):
+		return "secretsmanager"
 	case r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor":
 		return "monitoring"
 	case strings.HasPrefix(r.URL.Path, "/2020-05-31/"):

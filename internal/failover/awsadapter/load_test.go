@@ -7,9 +7,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
 	"github.com/switchyard-dr/switchyard/internal/failover/config"
+	"github.com/switchyard-dr/switchyard/internal/localcloud"
 )
 
 func TestLoad(t *testing.T) {
@@ -39,5 +41,27 @@ func TestNewTrafficSwitchFollowsTheMode(t *testing.T) {
 	r53, ok := awsadapter.NewTrafficSwitch(aws.Config{}, d).(*awsadapter.Route53Switch)
 	if !ok || r53.HostedZoneID != "Z1" || r53.RecordName != "api.example.com" || r53.TTL != d.RecordTTL || r53.RecordType != "CNAME" {
 		t.Errorf("TRAFFIC_MODE=route53: got %#v, want the record's switch with its type and TTL", r53)
+	}
+}
+
+func TestClientSecret(t *testing.T) {
+	cloud, err := localcloud.Start(localcloud.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloud.Close()
+	sm := secretsmanager.NewFromConfig(cloud.Config("us-west-2"))
+	good := cloud.AddSecret("us-west-2", "canary", `{"client_id":"canary","client_secret":"s3cr3t"}`)
+	id, secret, err := awsadapter.ClientSecret(sm, good)(context.Background())
+	if err != nil || id != "canary" || secret != "s3cr3t" {
+		t.Errorf("got %q, %q, %v; want the client's ID and secret", id, secret, err)
+	}
+	bad := cloud.AddSecret("us-west-2", "not-a-client", `{"username":"u","password":"hunter2"}`)
+	_, _, err = awsadapter.ClientSecret(sm, bad)(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "CANARY_CLIENT_SECRET_ARN") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("wrong secret shape: got %v, want an error naming CANARY_CLIENT_SECRET_ARN without the content", err)
+	}
+	if _, _, err := awsadapter.ClientSecret(sm, "missing")(context.Background()); err == nil {
+		t.Error("missing secret: got no error")
 	}
 }

@@ -18,6 +18,9 @@
 //	DISTRIBUTION_ID, LOCAL_ORIGIN_ID                        (cloudfront)               traffic
 //	HOSTED_ZONE_ID, RECORD_NAME, LOCAL_RECORD_VALUE, RECORD_TYPE [CNAME], RECORD_TTL [60] (route53)
 //	HTTP_TIMEOUT        timeout of each canary request [5s]                            verify
+//	CANARY_TOKEN_URL, CANARY_CLIENT_SECRET_ARN, CANARY_SCOPE  (optional, together)      verify
+//	                    OAuth 2.0 token endpoint and the secret holding the canary's client_id and
+//	                    client_secret, for APIs whose writes need a JWT with the write scope
 //	TOPIC_ARN           the SNS topic for notifications                                notify
 //	STATE_MACHINE_ARN   this region's state machine                                    trigger
 //	ALARM_NAMES         comma-separated alarms the trigger acts on                     trigger
@@ -63,14 +66,18 @@ type Deployment struct {
 	RecordType       string
 	RecordTTL        int64
 	HTTPTimeout      time.Duration
-	TopicARN         string
-	StateMachineARN  string
-	AlarmNames       []string
-	Cooldown         time.Duration
-	ProbeSamples     int
-	ProbeInterval    time.Duration
-	ProbeTimeout     time.Duration
-	MetricNamespace  string
+	// Canary credentials for an API with a JWT authorizer on writes; empty when it has none.
+	CanaryTokenURL        string
+	CanaryClientSecretARN string
+	CanaryScope           string
+	TopicARN              string
+	StateMachineARN       string
+	AlarmNames            []string
+	Cooldown              time.Duration
+	ProbeSamples          int
+	ProbeInterval         time.Duration
+	ProbeTimeout          time.Duration
+	MetricNamespace       string
 }
 
 // Defaults returns the settings every variable falls back to.
@@ -102,6 +109,7 @@ func (d Deployment) Env() map[string]string {
 		"DISTRIBUTION_ID": d.DistributionID, "LOCAL_ORIGIN_ID": d.LocalOriginID, "HOSTED_ZONE_ID": d.HostedZoneID,
 		"RECORD_NAME": d.RecordName, "LOCAL_RECORD_VALUE": d.LocalRecordValue, "RECORD_TYPE": d.RecordType,
 		"RECORD_TTL": strconv.FormatInt(d.RecordTTL, 10), "HTTP_TIMEOUT": d.HTTPTimeout.String(),
+		"CANARY_TOKEN_URL": d.CanaryTokenURL, "CANARY_CLIENT_SECRET_ARN": d.CanaryClientSecretARN, "CANARY_SCOPE": d.CanaryScope,
 		"TOPIC_ARN": d.TopicARN, "STATE_MACHINE_ARN": d.StateMachineARN, "ALARM_NAMES": strings.Join(d.AlarmNames, ","),
 		"COOLDOWN": d.Cooldown.String(), "PROBE_SAMPLES": strconv.Itoa(d.ProbeSamples),
 		"PROBE_INTERVAL": d.ProbeInterval.String(), "PROBE_TIMEOUT": d.ProbeTimeout.String(),
@@ -169,6 +177,9 @@ func Load(getenv func(string) string, required []string) (Deployment, error) {
 	str("TOPIC_ARN", &d.TopicARN)
 	str("STATE_MACHINE_ARN", &d.StateMachineARN)
 	str("METRIC_NAMESPACE", &d.MetricNamespace)
+	str("CANARY_TOKEN_URL", &d.CanaryTokenURL)
+	str("CANARY_CLIENT_SECRET_ARN", &d.CanaryClientSecretARN)
+	str("CANARY_SCOPE", &d.CanaryScope)
 	dur("MAX_LAG", &d.MaxLag)
 	dur("PROMOTION_TIMEOUT", &d.PromotionTimeout)
 	dur("HTTP_TIMEOUT", &d.HTTPTimeout)
@@ -216,6 +227,9 @@ func Load(getenv func(string) string, required []string) (Deployment, error) {
 				errs = append(errs, fmt.Errorf("%s=%q: want an http(s) base URL such as https://api.example.com", name, v))
 			}
 		}
+	}
+	if (d.CanaryTokenURL == "") != (d.CanaryClientSecretARN == "") {
+		errs = append(errs, errors.New("CANARY_TOKEN_URL and CANARY_CLIENT_SECRET_ARN go together: set both for an API whose writes need a JWT, or neither"))
 	}
 	if v := getenv("LOCAL_CLUSTER_ARN"); v != "" && !strings.HasPrefix(v, "arn:") {
 		errs = append(errs, fmt.Errorf("LOCAL_CLUSTER_ARN=%q: want the cluster's ARN (arn:aws:rds:<region>:<account>:cluster:<name>)", v))

@@ -28,6 +28,7 @@ func TestEnvRoundTrip(t *testing.T) {
 	d.TrafficMode, d.HostedZoneID, d.RecordName, d.LocalRecordValue = "route53", "Z1", "origin.example.com", "west.example.com"
 	d.TopicARN, d.StateMachineARN = "arn:aws:sns:us-west-2:111122223333:t", "arn:aws:states:us-west-2:111122223333:stateMachine:f"
 	d.AlarmNames = []string{"a", "b"}
+	d.CanaryTokenURL, d.CanaryClientSecretARN, d.CanaryScope = "https://auth.example.com/oauth2/token", "arn:aws:secretsmanager:us-west-2:111122223333:secret:canary", "todos/write"
 	got, err := config.Load(fromMap(d.Env()), append(append(config.Trigger, config.Traffic...), config.Prober...))
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +57,7 @@ func TestLoadErrors(t *testing.T) {
 		{"route53 without record", env("AWS_REGION=us-west-2", "GLOBAL_CLUSTER_ID=g", "LOCAL_CLUSTER_ARN=arn:x", "TRAFFIC_MODE=route53"), config.Traffic, []string{"HOSTED_ZONE_ID is not set (needed with TRAFFIC_MODE=route53)", "RECORD_NAME is not set", "LOCAL_RECORD_VALUE is not set"}},
 		{"unknown traffic mode", env("AWS_REGION=us-west-2", "GLOBAL_CLUSTER_ID=g", "LOCAL_CLUSTER_ARN=arn:x", "TRAFFIC_MODE=dns"), config.Traffic, []string{`TRAFFIC_MODE="dns": want cloudfront or route53`}},
 		{"probes longer than the schedule", env("AWS_REGION=us-west-2", "PEER_API_URL=http://a", "LOCAL_API_URL=http://b", "PUBLIC_URL=http://c", "PROBE_SAMPLES=7"), config.Prober, []string{"keep it under 60s"}},
+		{"canary token without its client", env("AWS_REGION=us-west-2", "LOCAL_API_URL=http://b", "PUBLIC_URL=http://c", "CANARY_TOKEN_URL=https://auth.example.com/token"), config.Verify, []string{"CANARY_TOKEN_URL and CANARY_CLIENT_SECRET_ARN go together"}},
 		{"probe samples out of range", env("AWS_REGION=us-west-2", "PEER_API_URL=http://a", "LOCAL_API_URL=http://b", "PUBLIC_URL=http://c", "PROBE_SAMPLES=0"), config.Prober, []string{`PROBE_SAMPLES="0": want a number from 1 to 30`}},
 	}
 	for _, tt := range tests {

@@ -24,6 +24,9 @@ const RegionHeader = "X-Switchyard-Region"
 type Prober struct {
 	// Client's Timeout bounds each request; New sets it.
 	Client *http.Client
+	// Token, when set, gives the bearer token the canary's requests carry (health checks carry
+	// none); an empty token means none is needed.
+	Token func(ctx context.Context) (string, error)
 }
 
 var _ failover.Prober = (*Prober)(nil)
@@ -125,6 +128,15 @@ func (p *Prober) do(ctx context.Context, method, url string, body []byte, idempo
 	}
 	if idempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	if p.Token != nil {
+		token, err := p.Token(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
 	}
 	resp, err := p.Client.Do(req)
 	if err != nil {
