@@ -2,13 +2,10 @@ package db
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 func TestAppUserFromSecret(t *testing.T) {
@@ -20,11 +17,8 @@ func TestAppUserFromSecret(t *testing.T) {
 		{"not JSON", `todo_app:app-pass-123`, "username and password"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(&secretsManager{secrets: []string{tt.secret}})
-			defer srv.Close()
-			sm := secretsmanager.New(secretsmanager.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL),
-				Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret-key-example", "")})
-			u, err := AppUserFromSecret(sm, "arn:app")(context.Background())
+			sm := newSecretStore(t, tt.secret)
+			u, err := AppUserFromSecret(sm.client(), sm.arn)(context.Background())
 			if tt.wantErr == "" {
 				if err != nil || u.Name != "todo_app" || u.Password != "app-pass-123" {
 					t.Fatalf("got %+v, %v; want todo_app with its password", u, err)

@@ -4,20 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/switchyard-dr/switchyard/internal/config"
+	"github.com/switchyard-dr/switchyard/internal/localcloud"
 	"github.com/switchyard-dr/switchyard/internal/mariadb/mariadbtest"
 )
 
@@ -137,23 +134,29 @@ func TestIAMConfig(t *testing.T) {
 	}
 }
 
-// secretsManager answers GetSecretValue over the real SDK client's wire protocol.
-type secretsManager struct {
-	calls   atomic.Int32
-	secrets []string // the n-th call gets secrets[min(n, len-1)]
+// secretStore is one database secret in the local AWS emulator, reached through the real Secrets
+// Manager client: set rotates it, fetches counts the GetSecretValue calls.
+type secretStore struct {
+	cloud *localcloud.Server
+	arn   string
 }
 
-func (s *secretsManager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n := int(s.calls.Add(1)) - 1
-	if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" {
-		http.Error(w, "unexpected target "+r.Header.Get("X-Amz-Target"), 400)
-		return
+func newSecretStore(t *testing.T, value string) *secretStore {
+	t.Helper()
+	cloud, err := localcloud.Start(localcloud.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	json.NewEncoder(w).Encode(map[string]any{
-		"ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf", "Name": "db",
-		"SecretString": s.secrets[min(n, len(s.secrets)-1)], "VersionId": "v1",
-	})
+	t.Cleanup(func() { cloud.Close() })
+	s := &secretStore{cloud: cloud}
+	s.set(value)
+	return s
+}
+
+func (s *secretStore) set(value string) { s.arn = s.cloud.AddSecret("eu-west-1", "db", value) }
+func (s *secretStore) fetches() int     { return s.cloud.Calls("secretsmanager:GetSecretValue") }
+func (s *secretStore) client() *secretsmanager.Client {
+	return secretsmanager.NewFromConfig(s.cloud.Config("eu-west-1"))
 }
 
 func secretJSON(user, pass, host string, port any, dbname string) string {
@@ -161,17 +164,10 @@ func secretJSON(user, pass, host string, port any, dbname string) string {
 	return string(b)
 }
 
-func openSecret(t *testing.T, sm *secretsManager, endpoint string) (*sql.DB, error) {
+func openSecret(t *testing.T, sm *secretStore, endpoint string) (*sql.DB, error) {
 	t.Helper()
-	srv := httptest.NewServer(sm)
-	t.Cleanup(srv.Close)
-	client := secretsmanager.New(secretsmanager.Options{
-		Region:       "eu-west-1",
-		BaseEndpoint: aws.String(srv.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret-key-example", ""),
-	})
-	c := config.DB{Auth: config.DBAuthSecret, SecretARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf", Endpoint: endpoint, Region: "eu-west-1", QueryTimeout: 2 * time.Second}
-	pool, err := Open(context.Background(), c, Deps{Secrets: client})
+	c := config.DB{Auth: config.DBAuthSecret, SecretARN: sm.arn, Endpoint: endpoint, Region: "eu-west-1", QueryTimeout: 2 * time.Second}
+	pool, err := Open(context.Background(), c, Deps{Secrets: sm.client()})
 	if pool != nil {
 		t.Cleanup(func() { pool.Close() })
 	}
@@ -186,7 +182,7 @@ func TestSecretMode(t *testing.T) {
 	stale := secretJSON(app.User, "rotated-away-hunter2", host, port, app.DBName)
 
 	t.Run("connects with the secret", func(t *testing.T) {
-		sm := &secretsManager{secrets: []string{secretJSON(app.User, app.Passwd, host, "3306-ignored", app.DBName)}}
+		sm := newSecretStore(t, secretJSON(app.User, app.Passwd, host, "3306-ignored", app.DBName))
 		// The port is no number here, so DB_ENDPOINT must supply the address.
 		pool, err := openSecret(t, sm, "127.0.0.1:"+strconv.Itoa(port))
 		if err != nil {
@@ -195,25 +191,26 @@ func TestSecretMode(t *testing.T) {
 		if err := pool.Ping(); err != nil {
 			t.Fatal(err)
 		}
-		if got := sm.calls.Load(); got != 1 {
+		if got := sm.fetches(); got != 1 {
 			t.Errorf("%d secret fetches, want 1", got)
 		}
 	})
 	t.Run("re-fetches once after a rotation", func(t *testing.T) {
-		sm := &secretsManager{secrets: []string{stale, right}}
+		sm := newSecretStore(t, stale)
 		pool, err := openSecret(t, sm, "")
 		if err != nil {
 			t.Fatal(err)
 		}
+		sm.set(right) // rotated after the cold start read it
 		if err := pool.Ping(); err != nil {
 			t.Fatalf("ping after rotation: %v", err)
 		}
-		if got := sm.calls.Load(); got != 2 {
+		if got := sm.fetches(); got != 2 {
 			t.Errorf("%d secret fetches, want 2", got)
 		}
 	})
 	t.Run("gives up after one re-fetch", func(t *testing.T) {
-		sm := &secretsManager{secrets: []string{stale}}
+		sm := newSecretStore(t, stale)
 		pool, err := openSecret(t, sm, "")
 		if err != nil {
 			t.Fatal(err)
@@ -226,12 +223,12 @@ func TestSecretMode(t *testing.T) {
 		if strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("error leaks the password: %v", err)
 		}
-		if got := sm.calls.Load(); got != 2 {
+		if got := sm.fetches(); got != 2 {
 			t.Errorf("%d secret fetches for one failed ping, want 2 (cold start and one re-fetch)", got)
 		}
 	})
 	t.Run("an incomplete secret is rejected without echoing it", func(t *testing.T) {
-		sm := &secretsManager{secrets: []string{secretJSON("", "hunter2", host, port, "")}}
+		sm := newSecretStore(t, secretJSON("", "hunter2", host, port, ""))
 		_, err := openSecret(t, sm, "")
 		if err == nil || !strings.Contains(err.Error(), "DB_SECRET_ARN") || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("err = %v, want one naming DB_SECRET_ARN without the password", err)
