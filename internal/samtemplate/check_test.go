@@ -2,6 +2,7 @@ package samtemplate_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -165,5 +166,60 @@ func TestTemplateRoutesMatchTheHandler(t *testing.T) {
 	sort.Strings(want)
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("todo-api routes = %v, want %v", got, want)
+	}
+}
+
+// The edge function is what Lambda@Edge accepts and what `make build` produces, and the
+// distribution runs its published version on origin-request.
+func TestEdgeFunctionDeploysTheBundle(t *testing.T) {
+	_, tpl := repoTemplate(t)
+	f := tpl.Resources["EdgeRewriteFunction"].Properties
+	for key, want := range map[string]string{"CodeUri": ".build/edge-rewrite-edge/", "Runtime": "nodejs22.x",
+		"Handler": "index.handler", "Tracing": "Disabled", "AutoPublishAlias": "live"} {
+		if got := f[key]; got != want {
+			t.Errorf("EdgeRewriteFunction.%s = %v, want %s", key, got, want)
+		}
+	}
+	if arch, _ := f["Architectures"].([]any); len(arch) != 1 || arch[0] != "x86_64" {
+		t.Errorf("EdgeRewriteFunction.Architectures = %v, want [x86_64]", f["Architectures"])
+	}
+	if _, set := f["Environment"]; set {
+		t.Error("EdgeRewriteFunction has Environment: Lambda@Edge refuses environment variables")
+	}
+	if doc := fmt.Sprint(f["AssumeRolePolicyDocument"]); !strings.Contains(doc, "edgelambda.amazonaws.com") {
+		t.Errorf("the edge role is not trusted by edgelambda.amazonaws.com: %s", doc)
+	}
+	root, _ := devtools.Root()
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil || !strings.Contains(string(mk), "-out "+strings.TrimSuffix(f["CodeUri"].(string), "/")) {
+		t.Errorf("the Makefile does not build the bundle into the edge function's CodeUri %v", f["CodeUri"])
+	}
+	dist := fmt.Sprint(tpl.Resources["Distribution"].Properties)
+	if !strings.Contains(dist, "EventType:origin-request") || !strings.Contains(dist, "Ref:EdgeRewriteFunction.Version") {
+		t.Errorf("the distribution does not run the function's published version on origin-request: %s", dist)
+	}
+}
+
+// The orchestrator's settings that the issue fixes: a traced, logged Standard workflow, and a
+// peer alarm that needs N of M datapoints and is the one the trigger acts on.
+func TestOrchestratorSettings(t *testing.T) {
+	_, tpl := repoTemplate(t)
+	sm := tpl.Resources["FailoverStateMachine"].Properties
+	if sm["Type"] != "STANDARD" || fmt.Sprint(sm["Tracing"]) != "map[Enabled:true]" {
+		t.Errorf("state machine: Type %v, Tracing %v; want STANDARD with tracing enabled", sm["Type"], sm["Tracing"])
+	}
+	if logging, _ := sm["Logging"].(map[string]any); logging["Level"] != "ALL" {
+		t.Errorf("state machine logging level = %v, want ALL", logging["Level"])
+	}
+	alarm := tpl.Resources["PeerWriterAlarm"].Properties
+	n, _ := alarm["DatapointsToAlarm"].(int)
+	m, _ := alarm["EvaluationPeriods"].(int)
+	if n < 2 || n >= m {
+		t.Errorf("peer alarm needs %d of %d datapoints: a flapping peer must not fire it (want 1 < N < M)", n, m)
+	}
+	trigger, _ := tpl.Function("failover-trigger")
+	env := fmt.Sprint(tpl.Resources[trigger.LogicalID].Properties["Environment"])
+	if !strings.Contains(env, fmt.Sprint(alarm["AlarmName"])) {
+		t.Errorf("the trigger's ALARM_NAMES (%s) does not name the peer alarm %v", env, alarm["AlarmName"])
 	}
 }
