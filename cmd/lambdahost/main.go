@@ -123,6 +123,13 @@ func addListenFlags(fs *flag.FlagSet) listenFlags {
 	}
 }
 
+// start starts a host for cfg on these addresses, logging to stderr.
+func (l listenFlags) start(ctx context.Context, cfg lambdahost.Config, stderr io.Writer) (*lambdahost.Host, error) {
+	cfg.HTTPAddr, cfg.InvokeAddr = *l.http, *l.invoke
+	cfg.Logger, cfg.FunctionOutput = newLogger(stderr), stderr
+	return startHost(ctx, cfg)
+}
+
 func newLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandler(w, nil)) }
 
 // invoke runs one event through a function's real binary and prints its response, or its error
@@ -195,9 +202,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg.HTTPAddr, cfg.InvokeAddr = *listen.http, *listen.invoke
-	cfg.Logger, cfg.FunctionOutput = newLogger(stderr), stderr
-	h, err := startHost(ctx, cfg)
+	h, err := listen.start(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}

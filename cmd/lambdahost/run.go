@@ -45,9 +45,7 @@ func runToDo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	cfg.HTTPAddr, cfg.InvokeAddr = *listen.http, *listen.invoke
-	cfg.Logger, cfg.FunctionOutput = newLogger(stderr), stderr
-	h, err := startHost(ctx, cfg)
+	h, err := listen.start(ctx, cfg, stderr)
 	if err != nil {
 		return err
 	}

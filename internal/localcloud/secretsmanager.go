@@ -34,13 +34,7 @@ func (s *Server) AddSecret(region, name, value string) string {
 func (f *secretsService) serve(w http.ResponseWriter, req *request) {
 	requestID := f.s.requestID()
 	op := strings.TrimPrefix(req.Header.Get("X-Amz-Target"), "secretsmanager.")
-	writeErr := func(e *APIError) {
-		body, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.Header().Set("x-amzn-RequestId", requestID)
-		w.WriteHeader(e.Status)
-		w.Write(body)
-	}
+	writeErr := func(e *APIError) { writeAWSJSONError(w, "application/x-amz-json-1.1", requestID, e) }
 	if e := f.s.admit(req, "secretsmanager:"+op, func() *APIError {
 		return errorf(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 	}); e != nil {

@@ -122,8 +122,13 @@ func (f *sfnService) serve(w http.ResponseWriter, req *request) {
 
 // writeJSONError writes an AWS JSON 1.0 error: X-Amzn-ErrorType plus {"__type", "message"}.
 func writeJSONError(w http.ResponseWriter, requestID string, e *APIError) {
+	writeAWSJSONError(w, "application/x-amz-json-1.0", requestID, e)
+}
+
+// writeAWSJSONError writes an error in the AWS JSON protocols (1.0 and 1.1 differ in content type).
+func writeAWSJSONError(w http.ResponseWriter, contentType, requestID string, e *APIError) {
 	body, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-ErrorType", e.Code)
 	w.Header().Set("x-amzn-RequestId", requestID)
 	w.WriteHeader(e.Status)
