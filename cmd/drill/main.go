@@ -23,9 +23,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/switchyard-dr/switchyard/internal/devtools"
-	"github.com/switchyard-dr/switchyard/internal/drill"
-	"github.com/switchyard-dr/switchyard/internal/mariadb"
+	"github.com/switchyard-dr/switchyard/internal/local/devtools"
+	"github.com/switchyard-dr/switchyard/internal/local/drill"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb"
 )
 
 func main() {

@@ -18,8 +18,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/switchyard-dr/switchyard/internal/devtools"
 	"github.com/switchyard-dr/switchyard/internal/edge"
+	"github.com/switchyard-dr/switchyard/internal/local/devtools"
 )
 
 const (

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/switchyard-dr/switchyard/internal/devtools"
+	"github.com/switchyard-dr/switchyard/internal/local/devtools"
 )
 
 func main() {

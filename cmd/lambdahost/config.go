@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchyard-dr/switchyard/internal/devtools"
-	"github.com/switchyard-dr/switchyard/internal/lambdahost"
+	"github.com/switchyard-dr/switchyard/internal/local/devtools"
+	"github.com/switchyard-dr/switchyard/internal/local/lambdahost"
 )
 
 // configEnv names the overrides file when -config is not given, so `make run` and `make invoke`

@@ -1,5 +1,5 @@
 // Command lambdahost runs Switchyard's Lambda functions locally, from their real `bootstrap`
-// binaries, without Docker (see internal/lambdahost).
+// binaries, without Docker (see internal/local/lambdahost).
 //
 //	lambdahost run    [-addr 127.0.0.1:3000] [flags]   private MariaDB, migrations, the ToDo API (make run)
 //	lambdahost invoke -function FN -event FILE [flags]  one invocation; prints the response (make invoke)

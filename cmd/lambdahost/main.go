@@ -14,7 +14,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/switchyard-dr/switchyard/internal/lambdahost"
+	"github.com/switchyard-dr/switchyard/internal/local/lambdahost"
 )
 
 const usage = `usage:

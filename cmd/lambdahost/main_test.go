@@ -12,11 +12,11 @@ import (
 	"testing"
 )
 
-// binDir holds the echo test function (from internal/lambdahost/testdata) as the bootstrap of
-// both functions of internal/lambdahost/testdata/template.yaml.
+// binDir holds the echo test function (from internal/local/lambdahost/testdata) as the bootstrap of
+// both functions of internal/local/lambdahost/testdata/template.yaml.
 var binDir string
 
-var template = filepath.Join("..", "..", "internal", "lambdahost", "testdata", "template.yaml")
+var template = filepath.Join("..", "..", "internal", "local", "lambdahost", "testdata", "template.yaml")
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "lambdahost-cmd-test-")
@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(dir, "api", "bootstrap"),
-		"../../internal/lambdahost/testdata/echo")
+		"../../internal/local/lambdahost/testdata/echo")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	code := 1
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/switchyard-dr/switchyard/internal/mariadb"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb"
 )
 
 // The ToDo API's local database, as the tests create it.

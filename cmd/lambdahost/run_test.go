@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-dr/switchyard/internal/devtools"
-	"github.com/switchyard-dr/switchyard/internal/mariadb/mariadbtest"
+	"github.com/switchyard-dr/switchyard/internal/local/devtools"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb/mariadbtest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the command's logging goroutines and the test.

@@ -8,7 +8,7 @@
 // switchover and failover go through the same checks as the trigger function (this region already
 // writes, an execution is running), start this region's state machine, and stream its progress and
 // phase timings until it ends. Settings come from the orchestrator's environment variables
-// (internal/failover/config) and can be overridden by flags; AWS credentials and endpoints come
+// (internal/config) and can be overridden by flags; AWS credentials and endpoints come
 // from the usual SDK configuration (profiles, AWS_REGION, AWS_ENDPOINT_URL).
 package main
 
@@ -27,9 +27,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
-	"github.com/switchyard-dr/switchyard/internal/failover/config"
 )
 
 const usage = `usage: switchyard status|switchover|failover [flags]
@@ -45,7 +45,7 @@ LOCAL_CLUSTER_ARN, STATE_MACHINE_ARN, TRAFFIC_MODE, DISTRIBUTION_ID, HOSTED_ZONE
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "switchyard:", err)
 		os.Exit(1)
 	}
@@ -56,15 +56,15 @@ type clients struct {
 	db      *awsadapter.GlobalDatabase
 	traffic failover.TrafficSwitch
 	sfn     *sfn.Client
-	d       config.Deployment
+	d       config.Orchestrator
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+func run(ctx context.Context, args []string, env config.Lookup, out io.Writer) error {
 	if len(args) == 0 {
 		return errors.New(usage)
 	}
 	cmd := args[0]
-	d, _ := config.Load(getenv, nil) // defaults and whatever is set; required settings are checked below
+	d, _ := config.LoadOrchestrator(env, nil) // defaults and whatever is set; required settings are checked below
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&d.Region, "region", d.Region, "the region whose orchestrator to use (SWITCHYARD_REGION)")

@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
-	"github.com/switchyard-dr/switchyard/internal/localcloud"
+	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
 )
 
 var (
@@ -23,7 +24,7 @@ var (
 // The CLI against localcloud through the real SDK clients. The state machine's executions are run
 // by a function that returns what the real machine's output looks like (the report with phases),
 // or fails as it would: the CLI's job is to start, follow and present them.
-func setup(t *testing.T, fail bool) (*localcloud.Server, func(string) string) {
+func setup(t *testing.T, fail bool) (*localcloud.Server, config.Lookup) {
 	t.Helper()
 	cloud, err := localcloud.Start(localcloud.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -65,10 +66,10 @@ func setup(t *testing.T, fail bool) (*localcloud.Server, func(string) string) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
 	env := map[string]string{"SWITCHYARD_REGION": "us-west-2", "GLOBAL_CLUSTER_ID": "todo-global", "LOCAL_CLUSTER_ARN": west,
 		"STATE_MACHINE_ARN": sm, "DISTRIBUTION_ID": "EDIST"}
-	return cloud, func(k string) string { return env[k] }
+	return cloud, func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 }
 
-func runCLI(t *testing.T, getenv func(string) string, args ...string) (string, error) {
+func runCLI(t *testing.T, getenv config.Lookup, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -11,15 +11,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
-	"github.com/switchyard-dr/switchyard/internal/failover/config"
 	"github.com/switchyard-dr/switchyard/internal/failover/httpprobe"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	d, cfg, err := awsadapter.Load(context.Background(), os.Getenv, config.Preflight)
+	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.PreflightVars)
 	if err != nil {
 		log.Error("failover-preflight cannot start", "error", err.Error())
 		os.Exit(1)

@@ -10,14 +10,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
-	"github.com/switchyard-dr/switchyard/internal/failover/config"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	d, cfg, err := awsadapter.Load(context.Background(), os.Getenv, config.Traffic)
+	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.TrafficVars)
 	if err != nil {
 		log.Error("failover-traffic cannot start", "error", err.Error())
 		os.Exit(1)

@@ -11,14 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
-	"github.com/switchyard-dr/switchyard/internal/failover/config"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	d, cfg, err := awsadapter.Load(context.Background(), os.Getenv, config.Trigger)
+	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.TriggerVars)
 	if err != nil {
 		log.Error("failover-trigger cannot start", "error", err.Error())
 		os.Exit(1)

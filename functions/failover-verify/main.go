@@ -10,15 +10,15 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
-	"github.com/switchyard-dr/switchyard/internal/failover/config"
 	"github.com/switchyard-dr/switchyard/internal/failover/httpprobe"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
-	d, cfg, err := awsadapter.Load(context.Background(), os.Getenv, config.Verify)
+	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.VerifyVars)
 	if err != nil {
 		log.Error("failover-verify cannot start", "error", err.Error())
 		os.Exit(1)

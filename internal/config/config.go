@@ -1,5 +1,8 @@
-// Package config is the only place that reads environment variables. It validates them and names the
-// variable at fault in every error, so that a misconfigured function says what to fix at cold start.
+// Package config is the only place that reads environment variables, for every deployed function:
+// the ToDo API and migrate (TodoAPI, Migrate, their database settings in DB) and the orchestrator
+// functions (Orchestrator, with one list of required variables per function). It validates them and
+// names the variable at fault in every error, so that a misconfigured function says what to fix at
+// cold start. Every loader reads through a Lookup: os.LookupEnv in the functions, a map in tests.
 package config
 
 import (

@@ -14,8 +14,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/switchyard-dr/switchyard/internal/config"
-	"github.com/switchyard-dr/switchyard/internal/localcloud"
-	"github.com/switchyard-dr/switchyard/internal/mariadb/mariadbtest"
+	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb/mariadbtest"
 )
 
 func TestQueryContext(t *testing.T) {

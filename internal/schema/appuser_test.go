@@ -9,8 +9,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/switchyard-dr/switchyard/internal/mariadb"
-	"github.com/switchyard-dr/switchyard/internal/mariadb/mariadbtest"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb/mariadbtest"
 	"github.com/switchyard-dr/switchyard/internal/schema"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-dr/switchyard/internal/mariadb/mariadbtest"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb/mariadbtest"
 	"github.com/switchyard-dr/switchyard/internal/schema"
 )
 

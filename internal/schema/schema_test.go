@@ -11,7 +11,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/switchyard-dr/switchyard/internal/mariadb/mariadbtest"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb/mariadbtest"
 )
 
 func TestEmbeddedMigrations(t *testing.T) {

@@ -15,8 +15,8 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/db"
-	"github.com/switchyard-dr/switchyard/internal/mariadb"
-	"github.com/switchyard-dr/switchyard/internal/mariadb/mariadbtest"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb/mariadbtest"
 	"github.com/switchyard-dr/switchyard/internal/schema"
 	"github.com/switchyard-dr/switchyard/internal/todo"
 	"github.com/switchyard-dr/switchyard/internal/todo/mysqlstore"

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-xray-sdk-go/v2/xray"
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/switchyard-dr/switchyard/internal/mariadb/mariadbtest"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb/mariadbtest"
 )
 
 func mysqlConn(t *testing.T, dsn string) *mysqlConnector {

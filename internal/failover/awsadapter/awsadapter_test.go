@@ -20,7 +20,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
-	"github.com/switchyard-dr/switchyard/internal/localcloud"
+	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
 )
 
 const (

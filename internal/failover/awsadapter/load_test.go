@@ -9,16 +9,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
-	"github.com/switchyard-dr/switchyard/internal/failover/config"
-	"github.com/switchyard-dr/switchyard/internal/localcloud"
+	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
 )
 
 func TestLoad(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-west-2")
 	t.Setenv("SWITCHYARD_REGION", "eu-west-2")
 	t.Setenv("TOPIC_ARN", "arn:aws:sns:eu-west-2:123456789012:switchyard")
-	d, cfg, err := awsadapter.Load(context.Background(), os.Getenv, config.Notify)
+	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.NotifyVars)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,13 +26,13 @@ func TestLoad(t *testing.T) {
 		t.Errorf("got topic %q and region %q, want the environment's", d.TopicARN, cfg.Region)
 	}
 	t.Setenv("TOPIC_ARN", "")
-	if _, _, err := awsadapter.Load(context.Background(), os.Getenv, config.Notify); err == nil || !strings.Contains(err.Error(), "TOPIC_ARN") {
+	if _, _, err := awsadapter.Load(context.Background(), os.LookupEnv, config.NotifyVars); err == nil || !strings.Contains(err.Error(), "TOPIC_ARN") {
 		t.Errorf("without TOPIC_ARN: got %v, want an error naming it", err)
 	}
 }
 
 func TestNewTrafficSwitchFollowsTheMode(t *testing.T) {
-	d := config.Defaults()
+	d := config.OrchestratorDefaults()
 	d.DistributionID, d.HostedZoneID, d.RecordName = "E1", "Z1", "api.example.com"
 	if cf, ok := awsadapter.NewTrafficSwitch(aws.Config{}, d).(*awsadapter.CloudFrontSwitch); !ok || cf.DistributionID != "E1" {
 		t.Errorf("TRAFFIC_MODE=cloudfront: got %#v, want the distribution E1's switch", cf)

@@ -1,0 +1,418 @@
+package drill
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
+)
+
+// Scenario names, in the order a full drill runs them.
+const (
+	Switchover = "switchover"
+	Unplanned  = "unplanned"
+	Failback   = "failback"
+)
+
+// Scenarios lists every scenario in running order.
+var Scenarios = []string{Switchover, Unplanned, Failback}
+
+// RTO targets the drill reports against.
+var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second}
+
+// steady is how long load runs before the fault and after recovery, so the charts show both.
+const steady = 1500 * time.Millisecond
+
+// Run runs the named scenarios in order, bringing the pair into each one's starting position
+// first (writer region-a for switchover and unplanned; region-b writing with region-a
+// resynchronised for failback). A returned error means the drill itself could not run;
+// invariant failures are in the reports.
+func (e *Env) Run(ctx context.Context, names []string) ([]*ScenarioReport, error) {
+	var reports []*ScenarioReport
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return reports, err
+		}
+		if err := e.prepare(ctx, name); err != nil {
+			return reports, fmt.Errorf("prepare %s: %w", name, err)
+		}
+		if e.opts.Progress != nil {
+			fmt.Fprintf(e.opts.Progress, "\n▶ %s\n", name)
+		}
+		rep, err := e.runScenario(ctx, name)
+		if rep != nil {
+			reports = append(reports, rep)
+			if e.opts.Progress != nil {
+				rep.WriteTimeline(e.opts.Progress)
+			}
+		}
+		if err != nil {
+			return reports, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return reports, nil
+}
+
+// prepare brings the environment to the scenario's starting position through the same
+// orchestrator, unmeasured.
+func (e *Env) prepare(ctx context.Context, name string) error {
+	writer, _ := e.Pair.Roles()
+	want := e.A
+	if name == Failback {
+		want = e.B
+	}
+	if writer == want.DB && e.primary.Load() == want {
+		return nil
+	}
+	e.progress("setting up: switch over to %s (not measured)", want.Name)
+	if _, err := e.orchestrate(ctx, want, "switchover", "drill: starting position"); err != nil {
+		return err
+	}
+	return e.waitServing(ctx, want, 10*time.Second)
+}
+
+// orchestrate asks a region's failover-trigger for a manual switchover or failover and waits
+// for the execution it starts.
+func (e *Env) orchestrate(ctx context.Context, r *Region, action, reason string) (string, error) {
+	in, _ := json.Marshal(map[string]string{"action": action, "reason": reason})
+	out, err := e.trigger(ctx, r, in)
+	if err != nil {
+		return "", err
+	}
+	return e.awaitExecution(ctx, out)
+}
+
+func (e *Env) awaitExecution(ctx context.Context, triggerOutput string) (string, error) {
+	var res struct {
+		Started      bool   `json:"started"`
+		ExecutionARN string `json:"executionArn"`
+		Reason       string `json:"reason"`
+	}
+	if err := json.Unmarshal([]byte(triggerOutput), &res); err != nil {
+		return "", fmt.Errorf("failover-trigger answered %q: %w", triggerOutput, err)
+	}
+	if !res.Started {
+		return "", fmt.Errorf("failover-trigger started no execution: %s", res.Reason)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	status, err := e.Cloud.WaitExecution(wctx, res.ExecutionARN)
+	if err != nil {
+		return "", fmt.Errorf("execution %s: %w", res.ExecutionARN, err)
+	}
+	if status != localcloud.ExecutionSucceeded {
+		return res.ExecutionARN, fmt.Errorf("execution %s ended %s", res.ExecutionARN, status)
+	}
+	return res.ExecutionARN, nil
+}
+
+func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, error) {
+	rep := &ScenarioReport{Name: name, TargetRTO: targetRTO[name], Start: time.Now()}
+	runID := e.runID + "-" + name
+	lo := e.opts.Load
+	lo.URL, lo.RunID = e.EdgeURL(), runID
+	load := StartLoad(ctx, lo)
+	stopShow := e.showLoad(load)
+	stopLoad := func() *Recording {
+		stopShow()
+		rec := load.Stop()
+		rep.Attempts = rec.Attempts
+		return rec
+	}
+	phase := func(name string, start time.Time) {
+		rep.Phases = append(rep.Phases, Phase{Name: name, Start: start, End: time.Now()})
+	}
+	e.progress("load: %d clients through the edge", lo.withDefaults().Clients)
+	time.Sleep(steady)
+	phase("steady load", rep.Start)
+
+	from, to := e.A, e.B
+	if name == Failback {
+		from, to = e.B, e.A
+	}
+	actStart := time.Now()
+	faultAt := actStart // what detection is measured from
+	var execErr error
+	switch name {
+	case Switchover, Failback:
+		e.progress("operator: manual switchover in %s", to.Name)
+		_, execErr = e.orchestrate(ctx, to, "switchover", "drill: planned "+name)
+		rep.How = append(rep.How, fmt.Sprintf("manual request to %s's failover-trigger; statemachine/failover.asl.json ran under aws-local-stepfunctions, its tasks on %s's Lambda host", to.Name, to.Name))
+	case Unplanned:
+		// A region rarely vanishes at once: its network to the other region often goes first.
+		// Cutting the replication link shortly before the kill makes the writes of that moment
+		// the failover's loss, which the drill then finds and lists; without the cut the replica
+		// is milliseconds behind and the loss is usually nothing.
+		if lead := e.opts.LinkCutLead; lead > 0 {
+			if err := to.DB.Exec(ctx, "STOP SLAVE IO_THREAD"); err != nil {
+				stopLoad()
+				return rep, err
+			}
+			rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("replication link %s → %s cut", from.Name, to.Name), Start: actStart, End: time.Now()})
+			e.progress("fault: replication link %s → %s cut", from.Name, to.Name)
+			time.Sleep(lead)
+		}
+		pid := from.DB.PID()
+		faultAt = time.Now()
+		if err := from.DB.Kill(); err != nil {
+			stopLoad()
+			return rep, err
+		}
+		rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("SIGKILL %s's mariadbd (pid %d)", from.Name, pid), Start: faultAt, End: time.Now()})
+		e.progress("fault: SIGKILL %s's mariadbd (pid %d)", from.Name, pid)
+		execErr = e.awaitAlarmExecution(ctx, to, faultAt, 30*time.Second)
+		rep.How = append(rep.How, fmt.Sprintf("%s's prober raised the alarm; localcloud's SNS delivered it to %s's failover-trigger, which started statemachine/failover.asl.json under aws-local-stepfunctions", to.Name, to.Name))
+	}
+	if execErr == nil {
+		execErr = e.waitServing(ctx, to, 10*time.Second)
+	}
+	e.addOrchestratorPhases(rep, actStart, faultAt)
+	settle := time.Now()
+	time.Sleep(steady)
+	rec := stopLoad()
+	phase("steady load after recovery", settle)
+	rep.End = time.Now()
+	if execErr != nil {
+		rep.failf("the orchestrator did not move traffic to %s: %v", to.Name, execErr)
+	}
+
+	writer, _ := e.Pair.Roles()
+	if writer != to.DB {
+		rep.failf("the writer is %s after the %s, want %s", writer.Name, name, to.Name)
+	}
+	rep.Outcomes = CountOutcomes(rec.Attempts)
+	rep.Outages = Outages(rec.Attempts)
+	for _, o := range rep.Outages {
+		rep.RTO = max(rep.RTO, o.RTO(rep.End))
+	}
+	rep.Integrity.Acked = len(rec.Acked())
+	rows, err := runRows(ctx, writer, appDatabase, runID)
+	if err != nil {
+		rep.failf("cannot check the writes: %v", err)
+		return rep, nil
+	}
+	rep.Integrity = CheckIntegrity(rec.Acked(), rows)
+	if n := len(rep.Integrity.Duplicates); n > 0 {
+		rep.failf("%d writes were stored twice", n)
+	}
+	if rep.Integrity.Acked == 0 {
+		rep.failf("no write was acknowledged: the load did not run")
+	}
+	if name == Unplanned {
+		if err := e.resync(ctx, rep, from, runID, rows); err != nil {
+			return rep, err
+		}
+	} else {
+		if n := len(rep.Integrity.Lost); n > 0 {
+			rep.failf("%d acknowledged writes are missing after a %s, which must lose nothing", n, name)
+		}
+		if err := e.waitReplicating(ctx, from, 5*time.Second); err != nil {
+			rep.failf("%v", err)
+		}
+	}
+	if rep.RTO > rep.TargetRTO {
+		rep.How = append(rep.How, fmt.Sprintf("RTO %s is over the %s target", ms(rep.RTO), ms(rep.TargetRTO)))
+	}
+	return rep, nil
+}
+
+// awaitAlarmExecution waits for the alarm raised after since to start an execution in r, then
+// for that execution.
+func (e *Env) awaitAlarmExecution(ctx context.Context, r *Region, since time.Time, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		e.mu.Lock()
+		var started *triggerEvent
+		for i := range e.triggers {
+			t := e.triggers[i]
+			if t.Region == r.Name && t.At.After(since) && (t.Err != nil || strings.Contains(t.Result, `"started":true`)) {
+				started = &t
+			}
+		}
+		e.mu.Unlock()
+		if started != nil {
+			if started.Err != nil {
+				return started.Err
+			}
+			_, err := e.awaitExecution(ctx, started.Result)
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var seen []string
+	for _, t := range e.triggers {
+		if t.At.After(since) {
+			seen = append(seen, fmt.Sprintf("%s: %s %v", t.Region, t.Result, t.Err))
+		}
+	}
+	return fmt.Errorf("no failover execution started in %s within %v of the fault (trigger answers: %v)", r.Name, limit, seen)
+}
+
+// addOrchestratorPhases puts what happened since start on the timeline: alarms, the state
+// machine's states, the database promotion with its phases, and the traffic switch.
+func (e *Env) addOrchestratorPhases(rep *ScenarioReport, start, faultAt time.Time) {
+	e.mu.Lock()
+	alarms := slices.Clone(e.alarms)
+	steps := slices.Clone(e.steps)
+	traffic := slices.Clone(e.traffic)
+	e.mu.Unlock()
+	now := time.Now()
+	for _, a := range alarms {
+		if a.At.After(faultAt) {
+			if rep.Detection == 0 {
+				rep.Detection = a.At.Sub(faultAt)
+			}
+			rep.Phases = append(rep.Phases, Phase{Name: "detection: alarm raised by " + a.Region + "'s prober", Start: faultAt, End: a.At})
+		}
+	}
+	var mine []stepEvent
+	for _, s := range steps {
+		if s.At.After(start) {
+			mine = append(mine, s)
+		}
+	}
+	for i, s := range mine {
+		end := now
+		if i+1 < len(mine) {
+			end = mine[i+1].At
+		}
+		if s.State == "Done" || s.State == "Failed" || s.State == "NotificationFailed" {
+			end = s.At
+		}
+		rep.Phases = append(rep.Phases, Phase{Name: "state " + s.State + " (" + s.Region + ")", Start: s.At, End: end})
+	}
+	for _, rc := range e.GDB.RoleChanges() {
+		if rc.Start.Before(start) {
+			continue
+		}
+		t := rc.Start
+		add := func(name string, d time.Duration) {
+			rep.Phases = append(rep.Phases, Phase{Name: name, Start: t, End: t.Add(d)})
+			t = t.Add(d)
+		}
+		switch {
+		case rc.Switchover != nil:
+			sw := rc.Switchover
+			add("db: fence "+sw.OldWriter.Name+" (read_only=ON)", sw.Fence)
+			add("db: "+sw.NewWriter.Name+" catches up (MASTER_GTID_WAIT)", sw.CatchUp)
+			add("db: promote "+sw.NewWriter.Name, sw.Promote)
+			add("db: "+sw.OldWriter.Name+" replicates from "+sw.NewWriter.Name, sw.Repoint)
+		case rc.Failover != nil:
+			fo := rc.Failover
+			fence := "db: fence " + fo.OldWriter.Name + " (no answer)"
+			if fo.OldWriterFenced {
+				fence = "db: fence " + fo.OldWriter.Name + " (read_only=ON)"
+			}
+			add(fence, fo.Fence)
+			add("db: "+fo.NewWriter.Name+" applies what it received", fo.Drain)
+			add("db: promote "+fo.NewWriter.Name+" (data loss allowed)", fo.Promote)
+		}
+		if rc.Err != nil {
+			rep.failf("the %s failed: %v", rc.Kind, rc.Err)
+		}
+	}
+	for _, t := range traffic {
+		if t.At.After(start) {
+			rep.Phases = append(rep.Phases, Phase{Name: "edge now sends traffic to " + t.Region, Start: t.At, End: t.At})
+		}
+	}
+	slices.SortStableFunc(rep.Phases, func(a, b Phase) int { return a.Start.Compare(b.Start) })
+}
+
+// resync restarts the old writer's database after an unplanned failover, measures what it had
+// that the new writer never received, and makes it a replica again.
+func (e *Env) resync(ctx context.Context, rep *ScenarioReport, old *Region, runID string, newRows []Row) error {
+	t := time.Now()
+	if err := old.DB.Restart(ctx); err != nil {
+		return fmt.Errorf("restart %s's mariadbd: %w", old.Name, err)
+	}
+	rep.Phases = append(rep.Phases, Phase{Name: "restart " + old.Name + "'s mariadbd", Start: t, End: time.Now()})
+	gap, err := e.Pair.Divergence(ctx)
+	if err != nil {
+		return err
+	}
+	oldRows, err := runRows(ctx, old.DB, appDatabase, runID)
+	if err != nil {
+		return err
+	}
+	onNew := map[string]bool{}
+	for _, r := range newRows {
+		onNew[r.Task] = true
+	}
+	for _, r := range oldRows {
+		if !onNew[r.Task] {
+			rep.Diverged = append(rep.Diverged, r)
+		}
+	}
+	rep.GTIDGap = gap
+	t = time.Now()
+	rj, err := e.Pair.Rejoin(ctx)
+	if err != nil {
+		return err
+	}
+	rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("resynchronise %s as replica (%d transactions discarded)", old.Name, rj.Discarded), Start: t, End: time.Now()})
+	rep.End = time.Now()
+
+	diverged := map[string]bool{}
+	for _, r := range rep.Diverged {
+		diverged[r.Task] = true
+	}
+	for _, l := range rep.Integrity.Lost {
+		if !diverged[l.Task] {
+			rep.failf("acknowledged write %s (%q) is missing but was not among the transactions the failover lost", l.ID, l.Task)
+		}
+	}
+	if uint64(len(rep.Integrity.Lost)) > gap {
+		rep.failf("%d acknowledged writes lost, more than the GTID gap of %d transactions", len(rep.Integrity.Lost), gap)
+	}
+	if err := e.waitReplicating(ctx, old, 5*time.Second); err != nil {
+		rep.failf("%v", err)
+	}
+	return nil
+}
+
+// waitReplicating waits until r's server is a read-only replica with both threads running.
+func (e *Env) waitReplicating(ctx context.Context, r *Region, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		st := e.Pair.Status(ctx, r.DB)
+		if st.Replicating && st.ReadOnly {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is not a read-only running replica after %v (read_only=%v, replicating=%v): %s",
+				r.Name, limit, st.ReadOnly, st.Replicating, st.LastError)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// showLoad prints the clients' counts every second until the returned func is called.
+func (e *Env) showLoad(l *Load) (stop func()) {
+	if e.opts.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				ok, failed, acked := l.Counts()
+				e.progress("load: %d requests ok, %d failed, %d writes acknowledged", ok, failed, acked)
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}

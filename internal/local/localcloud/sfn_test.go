@@ -1,0 +1,220 @@
+package localcloud_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
+)
+
+// gatedRunner runs executions that finish only when the test releases them.
+type gatedRunner struct {
+	release chan struct{}
+}
+
+func (g gatedRunner) run(ctx context.Context, _, _, input string) (string, error) {
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	switch input {
+	case `{"fail":true}`:
+		return "", &localcloud.ExecutionFailure{Name: "PromotionFailed", Cause: "replica lag too high"}
+	case `{"crash":true}`:
+		return "", errors.New("runner crashed")
+	}
+	return `{"promoted":"us-west-2"}`, nil
+}
+
+func sfnSetup(t *testing.T) (*localcloud.Server, *sfn.Client, string, gatedRunner) {
+	t.Helper()
+	s := start(t, localcloud.Options{})
+	g := gatedRunner{release: make(chan struct{})}
+	arn := s.StateMachineARN(west, "failover")
+	s.AddStateMachine(arn, g.run)
+	return s, sfn.NewFromConfig(s.Config(west), func(o *sfn.Options) { o.RetryMaxAttempts = 1 }), arn, g
+}
+
+func startExec(t *testing.T, c *sfn.Client, sm, name, input string) (*sfn.StartExecutionOutput, error) {
+	t.Helper()
+	return c.StartExecution(ctx(t), &sfn.StartExecutionInput{StateMachineArn: aws.String(sm), Name: aws.String(name), Input: aws.String(input)})
+}
+
+func TestStartExecutionIdempotency(t *testing.T) {
+	s, c, sm, g := sfnSetup(t)
+	first, err := startExec(t, c, sm, "incident-1", `{"a":1}`)
+	if err != nil {
+		t.Fatalf("StartExecution: %v", err)
+	}
+	again, err := startExec(t, c, sm, "incident-1", `{"a":1}`)
+	if err != nil {
+		t.Fatalf("same name and input while running: %v, want success", err)
+	}
+	if aws.ToString(again.ExecutionArn) != aws.ToString(first.ExecutionArn) || !again.StartDate.Equal(*first.StartDate) {
+		t.Errorf("repeat returned %s at %v, want %s at %v", aws.ToString(again.ExecutionArn), again.StartDate, aws.ToString(first.ExecutionArn), first.StartDate)
+	}
+	_, err = startExec(t, c, sm, "incident-1", `{"a":2}`)
+	var exists *sfntypes.ExecutionAlreadyExists
+	if !errors.As(err, &exists) {
+		t.Fatalf("same name, different input: error %T %v, want *ExecutionAlreadyExists", err, err)
+	}
+
+	close(g.release)
+	if st, err := s.WaitExecution(ctx(t), aws.ToString(first.ExecutionArn)); err != nil || st != localcloud.ExecutionSucceeded {
+		t.Fatalf("execution ended %q, %v; want SUCCEEDED", st, err)
+	}
+	_, err = startExec(t, c, sm, "incident-1", `{"a":1}`)
+	if !errors.As(err, &exists) {
+		t.Fatalf("same name and input after it closed: error %T %v, want *ExecutionAlreadyExists", err, err)
+	}
+}
+
+func TestExecutionOutcomes(t *testing.T) {
+	s, c, sm, g := sfnSetup(t)
+	close(g.release)
+	tests := []struct {
+		name, input          string
+		wantStatus           sfntypes.ExecutionStatus
+		wantOutput           string
+		wantError, wantCause string
+	}{
+		{"succeeds", `{}`, sfntypes.ExecutionStatusSucceeded, `{"promoted":"us-west-2"}`, "", ""},
+		{"named failure", `{"fail":true}`, sfntypes.ExecutionStatusFailed, "", "PromotionFailed", "replica lag too high"},
+		{"other error", `{"crash":true}`, sfntypes.ExecutionStatusFailed, "", "States.Runtime", "runner crashed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := startExec(t, c, sm, "run-"+tt.wantError+"x", tt.input)
+			if err != nil {
+				t.Fatalf("StartExecution: %v", err)
+			}
+			if _, err := s.WaitExecution(ctx(t), aws.ToString(out.ExecutionArn)); err != nil {
+				t.Fatal(err)
+			}
+			d, err := c.DescribeExecution(ctx(t), &sfn.DescribeExecutionInput{ExecutionArn: out.ExecutionArn})
+			if err != nil {
+				t.Fatalf("DescribeExecution: %v", err)
+			}
+			if d.Status != tt.wantStatus || aws.ToString(d.Output) != tt.wantOutput || aws.ToString(d.Error) != tt.wantError || aws.ToString(d.Cause) != tt.wantCause {
+				t.Errorf("got %s output %q error %q cause %q; want %s %q %q %q", d.Status, aws.ToString(d.Output), aws.ToString(d.Error), aws.ToString(d.Cause),
+					tt.wantStatus, tt.wantOutput, tt.wantError, tt.wantCause)
+			}
+			if aws.ToString(d.Input) != tt.input || d.StopDate == nil || aws.ToString(d.StateMachineArn) != sm {
+				t.Errorf("input %q stopDate %v stateMachine %s; want %q, set, %s", aws.ToString(d.Input), d.StopDate, aws.ToString(d.StateMachineArn), tt.input, sm)
+			}
+		})
+	}
+}
+
+func TestListExecutions(t *testing.T) {
+	s, c, sm, g := sfnSetup(t)
+	done, err := startExec(t, c, sm, "first", `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+	if _, err := s.WaitExecution(ctx(t), aws.ToString(done.ExecutionArn)); err != nil {
+		t.Fatal(err)
+	}
+	blocked := make(chan struct{})
+	t.Cleanup(func() { close(blocked) })
+	running := s.StateMachineARN(west, "blocked")
+	s.AddStateMachine(running, func(ctx context.Context, _, _, _ string) (string, error) {
+		select {
+		case <-blocked:
+		case <-ctx.Done():
+		}
+		return "{}", nil
+	})
+	if _, err := startExec(t, c, running, "second", `{}`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startExec(t, c, sm, "third", `{}`); err != nil {
+		t.Fatal(err)
+	}
+
+	all, err := c.ListExecutions(ctx(t), &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm)})
+	if err != nil {
+		t.Fatalf("ListExecutions: %v", err)
+	}
+	if len(all.Executions) != 2 || aws.ToString(all.Executions[0].Name) != "third" || aws.ToString(all.Executions[1].Name) != "first" {
+		t.Errorf("executions = %v, want third then first", names(all.Executions))
+	}
+	runningOnly, err := c.ListExecutions(ctx(t), &sfn.ListExecutionsInput{StateMachineArn: aws.String(running), StatusFilter: sfntypes.ExecutionStatusRunning})
+	if err != nil {
+		t.Fatalf("ListExecutions RUNNING: %v", err)
+	}
+	if got := names(runningOnly.Executions); len(got) != 1 || got[0] != "second" {
+		t.Errorf("RUNNING executions = %v, want [second]", got)
+	}
+	page, err := c.ListExecutions(ctx(t), &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: 1})
+	if err != nil || len(page.Executions) != 1 || page.NextToken == nil {
+		t.Fatalf("first page: %d executions, next %v, %v; want 1 with a token", len(page.Executions), page.NextToken, err)
+	}
+	next, err := c.ListExecutions(ctx(t), &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), MaxResults: 1, NextToken: page.NextToken})
+	if err != nil || len(next.Executions) != 1 || aws.ToString(next.Executions[0].Name) != "first" || next.NextToken != nil {
+		t.Errorf("second page = %v, next %v, %v; want [first] and no token", names(next.Executions), next.NextToken, err)
+	}
+}
+
+func names(es []sfntypes.ExecutionListItem) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, aws.ToString(e.Name))
+	}
+	return out
+}
+
+func TestStepFunctionsErrors(t *testing.T) {
+	s, c, sm, _ := sfnSetup(t)
+	_, err := startExec(t, c, s.StateMachineARN(west, "missing"), "x", `{}`)
+	var dne *sfntypes.StateMachineDoesNotExist
+	if !errors.As(err, &dne) {
+		t.Errorf("unknown state machine: %T %v, want *StateMachineDoesNotExist", err, err)
+	}
+	_, err = startExec(t, sfn.NewFromConfig(s.Config(east), func(o *sfn.Options) { o.RetryMaxAttempts = 1 }), sm, "x", `{}`)
+	if !errors.As(err, &dne) {
+		t.Errorf("state machine of another region: %T %v, want *StateMachineDoesNotExist", err, err)
+	}
+	_, err = startExec(t, c, sm, "x", `{not json`)
+	var bad *sfntypes.InvalidExecutionInput
+	if !errors.As(err, &bad) {
+		t.Errorf("invalid input: %T %v, want *InvalidExecutionInput", err, err)
+	}
+	_, err = c.DescribeExecution(ctx(t), &sfn.DescribeExecutionInput{ExecutionArn: aws.String("arn:aws:states:us-west-2:123456789012:execution:failover:nope")})
+	var nx *sfntypes.ExecutionDoesNotExist
+	if !errors.As(err, &nx) {
+		t.Errorf("unknown execution: %T %v, want *ExecutionDoesNotExist", err, err)
+	}
+}
+
+func TestStepFunctionsThrottleRetried(t *testing.T) {
+	s, _, sm, g := sfnSetup(t)
+	close(g.release)
+	s.ThrottleNext("states:StartExecution", 2)
+	c := sfn.NewFromConfig(s.Config(west), func(o *sfn.Options) { o.Retryer = instantRetries() })
+	if _, err := startExec(t, c, sm, "throttled", `{}`); err != nil {
+		t.Fatalf("StartExecution after 2 throttles: %v", err)
+	}
+	if got := s.Calls("states:StartExecution"); got != 3 {
+		t.Errorf("attempts = %d, want 3", got)
+	}
+}
+
+func TestCloseAbortsRunningExecutions(t *testing.T) {
+	s, c, sm, _ := sfnSetup(t)
+	out, err := startExec(t, c, sm, "left-running", `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if st, err := s.WaitExecution(context.Background(), aws.ToString(out.ExecutionArn)); err != nil || st != localcloud.ExecutionAborted {
+		t.Errorf("after Close: %q, %v; want ABORTED", st, err)
+	}
+}
