@@ -1,5 +1,8 @@
 # Switchyard. `make drill` shows a whole failover locally; `make test` is what CI runs.
 SHELL := /bin/bash
+# Go 1.27.3 carries the standard-library fixes govulncheck asks for; a machine starts on its own Go,
+# which fetches this one through the module proxy.
+export GOTOOLCHAIN := go1.27.3
 GO ?= go
 FUNCTIONS := $(notdir $(patsubst %/,%,$(wildcard functions/*/)))
 HOST_ARCH := $(shell $(GO) env GOARCH)
