@@ -1,0 +1,24 @@
+package failover
+
+import (
+	"context"
+	"time"
+)
+
+// Lease is the writer lease: the region that may accept writes, its fencing epoch, and until when.
+// Epochs only grow: every change of holder takes a higher one, so a side effect stamped with an
+// epoch (a traffic change, a promotion) can refuse to overwrite one stamped with a newer epoch.
+type Lease struct {
+	Holder  string // the region holding it; "" when nobody ever did
+	Epoch   uint64
+	Expires time.Time
+}
+
+// Valid reports whether l still lets its holder write at now.
+func (l Lease) Valid(now time.Time) bool { return l.Holder != "" && now.Before(l.Expires) }
+
+// LeaseReader reads the current writer lease as a majority of its grantors (the two regions and the
+// witness) sees it.
+type LeaseReader interface {
+	CurrentLease(ctx context.Context) (Lease, error)
+}
