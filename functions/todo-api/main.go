@@ -24,9 +24,9 @@ func main() {
 	tracer := tracing.New(cfg.Tracing)
 	awsCfg, err := db.AWSConfig(ctx, cfg.DB, tracer)
 	exitOn("AWS configuration", err)
-	pool, err := db.Open(ctx, cfg.DB, db.Deps{AWS: awsCfg, Tracer: tracer})
+	pools, err := db.OpenPools(ctx, cfg.DB, db.Deps{AWS: awsCfg, Tracer: tracer})
 	exitOn("database", err)
-	svc := todo.NewService(mysqlstore.New(pool, cfg.DB.QueryTimeout))
+	svc := todo.NewService(mysqlstore.New(pools.ReadWrite, cfg.DB.QueryTimeout).WithReadOnly(pools.ReadOnly))
 	h := todoapi.New(svc, todoapi.Options{Region: cfg.Region, Version: cfg.Version, Logger: lambdacontext.NewLogger()})
 	lambda.Start(h.Handle)
 }

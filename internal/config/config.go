@@ -40,14 +40,18 @@ const MaxQueryTimeout = 60 * time.Second
 
 // DB is the database configuration shared by todo-api and migrate.
 type DB struct {
-	Auth         DBAuth
-	DSN          string // dsn mode; never log it
-	SecretARN    string // secret mode
-	Endpoint     string // host:port; iam mode, optional override in secret mode
-	User         string // iam mode
-	Name         string // iam mode
-	Region       string // for IAM tokens and AWS clients
-	QueryTimeout time.Duration
+	Auth      DBAuth
+	DSN       string // dsn mode; never log it
+	SecretARN string // secret mode
+	Endpoint  string // host:port; iam mode, optional override in secret mode
+	// ReadOnlyEndpoint (DB_READ_ONLY_ENDPOINT, host:port, optional) is the proxy's read-only
+	// endpoint. A region whose cluster is a secondary has no writer behind the read/write endpoint,
+	// so its reads need this one (secret and iam modes; same credentials as Endpoint).
+	ReadOnlyEndpoint string
+	User             string // iam mode
+	Name             string // iam mode
+	Region           string // for IAM tokens and AWS clients
+	QueryTimeout     time.Duration
 }
 
 // NeedsAWS reports whether the mode calls AWS APIs (and so needs an aws.Config).
@@ -119,12 +123,13 @@ func loadDB(env Lookup) (DB, error) {
 		errs = append(errs, fmt.Errorf("%s is not set: %s", name, why))
 	}
 	c := DB{
-		Auth:      DBAuth(get(env, "DB_AUTH")),
-		SecretARN: get(env, "DB_SECRET_ARN"),
-		Endpoint:  get(env, "DB_ENDPOINT"),
-		User:      get(env, "DB_USER"),
-		Name:      get(env, "DB_NAME"),
-		Region:    get(env, "AWS_REGION"),
+		Auth:             DBAuth(get(env, "DB_AUTH")),
+		SecretARN:        get(env, "DB_SECRET_ARN"),
+		Endpoint:         get(env, "DB_ENDPOINT"),
+		ReadOnlyEndpoint: get(env, "DB_READ_ONLY_ENDPOINT"),
+		User:             get(env, "DB_USER"),
+		Name:             get(env, "DB_NAME"),
+		Region:           get(env, "AWS_REGION"),
 	}
 	c.DSN, _ = env("DB_DSN")
 	if c.Region == "" {
@@ -176,13 +181,32 @@ func loadDB(env Lookup) (DB, error) {
 	default:
 		errs = append(errs, fmt.Errorf("DB_AUTH=%q is not one of dsn, secret, iam", c.Auth))
 	}
+	if c.ReadOnlyEndpoint != "" {
+		if c.Auth == DBAuthDSN {
+			errs = append(errs, errors.New("DB_READ_ONLY_ENDPOINT needs DB_AUTH=secret or iam: in dsn mode DB_DSN names the one server"))
+		} else {
+			errs = append(errs, checkEndpointVar("DB_READ_ONLY_ENDPOINT", c.ReadOnlyEndpoint)...)
+		}
+	}
 	return c, errors.Join(errs...)
 }
 
-func checkEndpoint(ep string) []error {
+// ReadOnly is the configuration of the read-only endpoint's pool: c with Endpoint set to
+// ReadOnlyEndpoint. ok is false when no read-only endpoint is configured.
+func (c DB) ReadOnly() (ro DB, ok bool) {
+	if c.ReadOnlyEndpoint == "" {
+		return DB{}, false
+	}
+	c.Endpoint, c.ReadOnlyEndpoint = c.ReadOnlyEndpoint, ""
+	return c, true
+}
+
+func checkEndpoint(ep string) []error { return checkEndpointVar("DB_ENDPOINT", ep) }
+
+func checkEndpointVar(name, ep string) []error {
 	host, port, err := net.SplitHostPort(ep)
 	if err != nil || host == "" || port == "" {
-		return []error{fmt.Errorf("DB_ENDPOINT=%q must be host:port, such as my-proxy.proxy-abc.eu-west-1.rds.amazonaws.com:3306", ep)}
+		return []error{fmt.Errorf("%s=%q must be host:port, such as my-proxy.proxy-abc.eu-west-1.rds.amazonaws.com:3306", name, ep)}
 	}
 	return nil
 }

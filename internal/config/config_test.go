@@ -52,6 +52,14 @@ func TestLoadTodoAPI(t *testing.T) {
 				t.Errorf("got %+v", c)
 			}
 		}},
+		{name: "iam with read-only endpoint", vars: with("DB_AUTH", "iam", "DB_DSN", "<unset>", "DB_ENDPOINT", "p.proxy-x.eu-west-1.rds.amazonaws.com:3306", "DB_READ_ONLY_ENDPOINT", "ro.endpoint.proxy-x.eu-west-1.rds.amazonaws.com:3306", "DB_USER", "todo_app", "DB_NAME", "switchyard"), check: func(t *testing.T, c config.TodoAPI) {
+			ro, ok := c.DB.ReadOnly()
+			if !ok || ro.Endpoint != "ro.endpoint.proxy-x.eu-west-1.rds.amazonaws.com:3306" || ro.User != "todo_app" || ro.Auth != config.DBAuthIAM || ro.ReadOnlyEndpoint != "" {
+				t.Errorf("ReadOnly() = %+v, %v", ro, ok)
+			}
+		}},
+		{name: "read-only endpoint without port", vars: with("DB_AUTH", "iam", "DB_ENDPOINT", "h:3306", "DB_READ_ONLY_ENDPOINT", "ro.example", "DB_USER", "u", "DB_NAME", "d"), wantErr: []string{"DB_READ_ONLY_ENDPOINT=\"ro.example\" must be host:port"}},
+		{name: "read-only endpoint in dsn mode", vars: with("DB_READ_ONLY_ENDPOINT", "127.0.0.1:3307"), wantErr: []string{"DB_READ_ONLY_ENDPOINT needs DB_AUTH=secret or iam"}},
 		{name: "secret with endpoint override", vars: with("DB_AUTH", "secret", "DB_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:x", "DB_ENDPOINT", "127.0.0.1:3307")},
 		{name: "no region", vars: with("AWS_REGION", "<unset>"), wantErr: []string{"AWS_REGION"}},
 		{name: "no mode", vars: with("DB_AUTH", "<unset>"), wantErr: []string{"DB_AUTH", "dsn, secret or iam"}},

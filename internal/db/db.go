@@ -120,6 +120,31 @@ func Open(ctx context.Context, c config.DB, d Deps) (*sql.DB, error) {
 	return pool, nil
 }
 
+// Pools are a function's connection pools, one per proxy endpoint.
+type Pools struct {
+	// ReadWrite reaches the writer: writes, and reads in the writer region (read-your-writes).
+	ReadWrite *sql.DB
+	// ReadOnly reaches the readers; nil when DB_READ_ONLY_ENDPOINT is not set.
+	ReadOnly *sql.DB
+}
+
+// OpenPools opens the read/write pool and, when configured, the read-only one, with the same
+// credentials and TLS verification.
+func OpenPools(ctx context.Context, c config.DB, d Deps) (Pools, error) {
+	rw, err := Open(ctx, c, d)
+	if err != nil {
+		return Pools{}, err
+	}
+	p := Pools{ReadWrite: rw}
+	if roCfg, ok := c.ReadOnly(); ok {
+		if p.ReadOnly, err = Open(ctx, roCfg, d); err != nil {
+			rw.Close()
+			return Pools{}, fmt.Errorf("read-only endpoint (DB_READ_ONLY_ENDPOINT): %w", err)
+		}
+	}
+	return p, nil
+}
+
 // withDefaults forces the options every mode needs.
 func withDefaults(cfg *mysql.Config, c config.DB) {
 	cfg.InterpolateParams = true

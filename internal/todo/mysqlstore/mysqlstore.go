@@ -1,7 +1,11 @@
 // Package mysqlstore is the todo.Store on Aurora MySQL (MariaDB locally). Every statement is
 // parameterised and runs under a deadline (internal/db.QueryContext); driver errors become todo error
-// codes here, so that a read-only replica (MySQL errors 1290, 1836, 1792) is ENOTWRITER and an
-// unreachable or slow database is EUNAVAILABLE.
+// codes here, so that a read-only replica (MySQL errors 1290, 1836, 1792) or an RDS Proxy read/write
+// endpoint without a writer is ENOTWRITER and an unreachable or slow database is EUNAVAILABLE.
+//
+// Endpoints (see routing.go): writes, and reads while this region has a writer, go to the read/write
+// pool; once it says there is no writer, reads go to the read-only pool and writes fail fast for a
+// short while before the read/write endpoint is asked again.
 package mysqlstore
 
 import (
@@ -26,6 +30,7 @@ type Store struct {
 	db      *sql.DB
 	timeout time.Duration
 	now     func() time.Time
+	route   routing
 }
 
 // New returns a Store; each call to the database is bounded by timeout.
@@ -43,6 +48,7 @@ const (
 	errLockWaitTimeout    = 1205 // ER_LOCK_WAIT_TIMEOUT
 	errAccessDenied       = 1045
 	errTooManyConnections = 1040
+	errProxyBorrowTimeout = 9501 // RDS Proxy: "Timed-out waiting to acquire database connection"
 )
 
 // classify turns a driver error into a todo error with a caller-safe message; the cause stays attached
@@ -59,10 +65,12 @@ func classify(op string, err error) error {
 	var ne net.Error
 	switch {
 	case errors.As(err, &me):
-		switch me.Number {
-		case errOptionPrevents, errReadOnlyTx, errInnodbReadOnly:
+		switch {
+		case isNoWriter(me):
 			return todo.Wrap(todo.ENOTWRITER, err, "%s: the database in this region is read-only", op)
-		case errLockWaitTimeout, errAccessDenied, errTooManyConnections:
+		}
+		switch me.Number {
+		case errLockWaitTimeout, errAccessDenied, errTooManyConnections, errProxyBorrowTimeout:
 			return todo.Wrap(todo.EUNAVAILABLE, err, "%s: the database is not accepting work", op)
 		}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
@@ -92,15 +100,23 @@ func scan(row scanner) (todo.Todo, error) {
 }
 
 // List implements todo.Store.
-func (s *Store) List(ctx context.Context, q todo.ListQuery) ([]todo.Todo, error) {
+func (s *Store) List(ctx context.Context, q todo.ListQuery) (out []todo.Todo, err error) {
 	ctx, cancel := db.QueryContext(ctx, s.timeout)
 	defer cancel()
+	err = s.read(func(pool *sql.DB) error {
+		out, err = list(ctx, pool, q)
+		return err
+	})
+	return out, err
+}
+
+func list(ctx context.Context, pool *sql.DB, q todo.ListQuery) ([]todo.Todo, error) {
 	var rows *sql.Rows
 	var err error
 	if q.Status == "" {
-		rows, err = s.db.QueryContext(ctx, "SELECT "+columns+" FROM todos WHERE id > ? ORDER BY id LIMIT ?", q.After, q.Limit)
+		rows, err = pool.QueryContext(ctx, "SELECT "+columns+" FROM todos WHERE id > ? ORDER BY id LIMIT ?", q.After, q.Limit)
 	} else {
-		rows, err = s.db.QueryContext(ctx, "SELECT "+columns+" FROM todos WHERE status = ? AND id > ? ORDER BY id LIMIT ?", string(q.Status), q.After, q.Limit)
+		rows, err = pool.QueryContext(ctx, "SELECT "+columns+" FROM todos WHERE status = ? AND id > ? ORDER BY id LIMIT ?", string(q.Status), q.After, q.Limit)
 	}
 	if err != nil {
 		return nil, classify("list todos", err)
@@ -118,14 +134,17 @@ func (s *Store) List(ctx context.Context, q todo.ListQuery) ([]todo.Todo, error)
 }
 
 // Get implements todo.Store.
-func (s *Store) Get(ctx context.Context, id string) (todo.Todo, error) {
+func (s *Store) Get(ctx context.Context, id string) (t todo.Todo, err error) {
 	ctx, cancel := db.QueryContext(ctx, s.timeout)
 	defer cancel()
-	t, err := scan(s.db.QueryRowContext(ctx, "SELECT "+columns+" FROM todos WHERE id = ?", id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return todo.Todo{}, todo.Errorf(todo.ENOTFOUND, "no todo has id %s", id)
-	}
-	return t, classify("get todo", err)
+	err = s.read(func(pool *sql.DB) error {
+		t, err = scan(pool.QueryRowContext(ctx, "SELECT "+columns+" FROM todos WHERE id = ?", id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return todo.Errorf(todo.ENOTFOUND, "no todo has id %s", id)
+		}
+		return classify("get todo", err)
+	})
+	return t, err
 }
 
 // createAttempts bounds retries after a deadlock (concurrent inserts of one key when the first
@@ -133,7 +152,11 @@ func (s *Store) Get(ctx context.Context, id string) (todo.Todo, error) {
 const createAttempts = 3
 
 // Create implements todo.Store.
-func (s *Store) Create(ctx context.Context, t todo.Todo, idem *todo.Idempotency) (todo.Todo, bool, error) {
+func (s *Store) Create(ctx context.Context, t todo.Todo, idem *todo.Idempotency) (_ todo.Todo, _ bool, err error) {
+	if err := s.writable(); err != nil {
+		return todo.Todo{}, false, err
+	}
+	defer func() { err = s.observe(err) }()
 	ctx, cancel := db.QueryContext(ctx, s.timeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
@@ -215,6 +238,10 @@ func (s *Store) replay(ctx context.Context, idem *todo.Idempotency) (todo.Todo, 
 
 // Update implements todo.Store.
 func (s *Store) Update(ctx context.Context, t todo.Todo, expectedVersion int64) (updated todo.Todo, err error) {
+	if err := s.writable(); err != nil {
+		return todo.Todo{}, err
+	}
+	defer func() { err = s.observe(err) }()
 	ctx, cancel := db.QueryContext(ctx, s.timeout)
 	defer cancel()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -259,6 +286,10 @@ func (s *Store) missOrConflict(ctx context.Context, tx *sql.Tx, id string, expec
 
 // Delete implements todo.Store.
 func (s *Store) Delete(ctx context.Context, id string, expectedVersion int64) (err error) {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	defer func() { err = s.observe(err) }()
 	ctx, cancel := db.QueryContext(ctx, s.timeout)
 	defer cancel()
 	var res sql.Result
@@ -295,13 +326,27 @@ func (s *Store) Delete(ctx context.Context, id string, expectedVersion int64) (e
 	return classify("delete todo", tx.Commit())
 }
 
-// Role implements todo.Store: a writer accepts writes under both MySQL's and InnoDB's read-only
-// switches (Aurora readers set innodb_read_only).
+// Role implements todo.Store from what the endpoints say: the read/write endpoint's server when it
+// has one (a writer accepts writes under both MySQL's and InnoDB's read-only switches; Aurora readers
+// set innodb_read_only), and a reader when it has none but the read-only endpoint answers.
 func (s *Store) Role(ctx context.Context) (todo.Role, error) {
 	ctx, cancel := db.QueryContext(ctx, s.timeout)
 	defer cancel()
+	if s.route.reader == nil || !s.noWriter() {
+		role, err := roleOf(ctx, s.db)
+		if err = s.observe(err); s.route.reader == nil || todo.ErrorCode(err) != todo.ENOTWRITER {
+			return role, err
+		}
+	}
+	if _, err := roleOf(ctx, s.route.reader); err != nil {
+		return "", err
+	}
+	return todo.RoleReader, nil
+}
+
+func roleOf(ctx context.Context, pool *sql.DB) (todo.Role, error) {
 	var readOnly, innodbReadOnly bool
-	if err := s.db.QueryRowContext(ctx, "SELECT @@global.read_only, @@global.innodb_read_only").Scan(&readOnly, &innodbReadOnly); err != nil {
+	if err := pool.QueryRowContext(ctx, "SELECT @@global.read_only, @@global.innodb_read_only").Scan(&readOnly, &innodbReadOnly); err != nil {
 		return "", classify("read database role", err)
 	}
 	if readOnly || innodbReadOnly {
