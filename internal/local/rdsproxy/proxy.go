@@ -347,3 +347,14 @@ func mysqlErr(err error) bool {
 func dialContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 2*time.Second)
 }
+
+// FunctionEnv is the database environment of a function that connects through this proxy as
+// deployed: IAM authentication as user over TLS to both endpoints, trusting the CA written at
+// caFile through the system trust store. The caller adds AWS credentials that Options.Credentials
+// knows.
+func (p *Proxy) FunctionEnv(user, database, caFile string) map[string]string {
+	return map[string]string{
+		"DB_AUTH": "iam", "DB_ENDPOINT": p.ReadWriteEndpoint(), "DB_READ_ONLY_ENDPOINT": p.ReadOnlyEndpoint(),
+		"DB_USER": user, "DB_NAME": database, "SSL_CERT_FILE": caFile,
+	}
+}
