@@ -159,6 +159,8 @@ func TestStore(t *testing.T) {
 	})
 
 	t.Run("role and read-only", func(t *testing.T) {
+		// Its own store: the "no writer" it learns here is remembered for NoWriterMemory.
+		store := mysqlstore.New(pool, 2*time.Second)
 		existing := newTodo(&ids, "before read-only", todo.StatusTodo, clock)
 		if _, _, err := store.Create(ctx, existing, nil); err != nil {
 			t.Fatal(err)
