@@ -1,14 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/switchyard-dr/switchyard/internal/local/lambdahost"
 	"github.com/switchyard-dr/switchyard/internal/local/mariadb"
+	"github.com/switchyard-dr/switchyard/internal/local/rdsproxy"
 )
 
 // The ToDo API's local database, as the tests create it.
@@ -37,11 +42,27 @@ func runToDo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintf(stderr, "stop MariaDB: %v\n", err)
 		}
 	}()
-	dsn, err := db.CreateApp(startCtx, appDatabase, appUser, randomPassword())
-	if err != nil {
+	appPassword := randomPassword()
+	if _, err := db.CreateApp(startCtx, appDatabase, appUser, appPassword); err != nil {
 		return fmt.Errorf("create the app database: %w", err)
 	}
-	cfg, err := src.load(map[string]string{"DB_AUTH": "dsn", "DB_DSN": dsn}, "todo-api", "migrate")
+	// The functions reach MariaDB as deployed: through the local RDS Proxy, IAM token over TLS,
+	// the token signed for the host's region (which the overrides file may choose).
+	cfg, err := src.load(nil, "todo-api", "migrate")
+	if err != nil {
+		return err
+	}
+	caDir, err := os.MkdirTemp("", "switchyard-rds-proxy-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(caDir)
+	proxy, dbEnv, err := startProxy(db, appPassword, cmp.Or(cfg.Region, lambdahost.DefaultRegion), filepath.Join(caDir, "ca.pem"))
+	if err != nil {
+		return err
+	}
+	defer proxy.Close()
+	cfg, err = src.load(dbEnv, "todo-api", "migrate")
 	if err != nil {
 		return err
 	}
@@ -60,12 +81,46 @@ func runToDo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return res.FunctionError
 	}
 	fmt.Fprintf(stdout, "MariaDB      127.0.0.1:%d  (pid %d, database %s, user %s)\n", db.Port, db.PID(), appDatabase, appUser)
+	fmt.Fprintf(stdout, "RDS Proxy    read/write %s, read-only %s  (IAM authentication, TLS)\n", proxy.ReadWriteEndpoint(), proxy.ReadOnlyEndpoint())
 	fmt.Fprintf(stdout, "migrations   applied: %s\n", res.Payload)
 	printHost(stdout, h, cfg)
 	fmt.Fprintf(stdout, "Try: curl -s %s/health   Ctrl-C stops everything.\n", h.HTTPURL())
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping ...")
 	return h.Close()
+}
+
+// Local AWS credentials: the functions sign their IAM tokens with them and the proxy checks them.
+const (
+	localAccessKey = "AKIALOCALSWITCHYARD"
+	localSecretKey = "local-switchyard-secret"
+)
+
+// startProxy starts the local RDS Proxy in front of db and returns the functions' database
+// environment: IAM authentication as the app user over TLS, with the proxy's CA as the system
+// trust store.
+func startProxy(db *mariadb.Server, appPassword, region, caFile string) (*rdsproxy.Proxy, map[string]string, error) {
+	ca, err := rdsproxy.NewCA()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ca.WriteFile(caFile); err != nil {
+		return nil, nil, err
+	}
+	p, err := rdsproxy.Start(rdsproxy.Options{
+		Name: "local", Region: region, Backend: fmt.Sprintf("127.0.0.1:%d", db.Port), CA: ca,
+		Users:       []rdsproxy.User{{Name: appUser, Password: appPassword, IAM: true}},
+		Credentials: map[string]string{localAccessKey: localSecretKey},
+		// Short of the API's 3 s query deadline, so a request that waits answers 503 in time.
+		BorrowTimeout: 2 * time.Second,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	env := p.FunctionEnv(appUser, appDatabase, caFile)
+	env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = localAccessKey, localSecretKey
+	env["AWS_EC2_METADATA_DISABLED"] = "true"
+	return p, env, nil
 }
 
 // randomPassword keeps the local app user's password out of the repository and the logs.

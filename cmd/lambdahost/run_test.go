@@ -171,6 +171,9 @@ func TestRunServesTheToDoAPIAndCleansUp(t *testing.T) {
 	if out := strings.Join(printed, "\n"); !strings.Contains(out, "migrations   applied:") || !strings.Contains(out, "GET     /todos/{id}      -> todo-api") {
 		t.Errorf("run's summary lacks the migrations or the routes:\n%s", out)
 	}
+	if c.find(`^RDS Proxy\s+read/write (127\.0\.0\.1:\d+)`) == "" {
+		t.Errorf("run did not print the local RDS Proxy's endpoints:\n%s", strings.Join(printed, "\n"))
+	}
 
 	resp, err := http.Post(apiURL+"/todos", "application/json", strings.NewReader(`{"task":"from make run"}`))
 	if err != nil {

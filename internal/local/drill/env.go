@@ -24,6 +24,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/local/lambdahost"
 	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
 	"github.com/switchyard-dr/switchyard/internal/local/mariadb"
+	"github.com/switchyard-dr/switchyard/internal/local/rdsproxy"
 	"github.com/switchyard-dr/switchyard/internal/local/replication"
 )
 
@@ -49,6 +50,7 @@ type Region struct {
 	Name       string // "region-a"
 	AWSRegion  string // "us-east-1"
 	DB         *mariadb.Server
+	Proxy      *rdsproxy.Proxy // the region's RDS Proxy in front of DB
 	Host       *lambdahost.Host
 	httpAddr   string
 	ClusterARN string
@@ -88,6 +90,8 @@ type Env struct {
 	GDB   *GlobalDatabase
 	Cloud *localcloud.Server
 	runID string
+	// caFile is the local RDS Proxy CA, the functions' system trust store (SSL_CERT_FILE).
+	caFile string
 
 	edgeLn   net.Listener
 	edgeSrv  *http.Server
@@ -201,6 +205,9 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 		}
 	}
 	if err := e.startCloud(); err != nil {
+		return nil, err
+	}
+	if err := e.startProxies(); err != nil {
 		return nil, err
 	}
 	for _, r := range []*Region{e.A, e.B} {
@@ -395,15 +402,54 @@ func (e *Env) deployment(r *Region) config.Orchestrator {
 	return d
 }
 
-func (e *Env) startHost(ctx context.Context, r *Region, bins map[string]string) error {
-	dbEnv := map[string]string{
-		"DB_AUTH": "dsn", "DB_DSN": r.DB.DSN(appUser, appPassword, appDatabase),
-		"DB_QUERY_TIMEOUT": "1s", "APP_VERSION": "drill",
+// Drill AWS credentials: the functions sign with them, localcloud and the proxies accept them.
+const (
+	drillAccessKey = "AKIADRILL"
+	drillSecretKey = "drill"
+)
+
+// proxyBorrowTimeout is the proxies' ConnectionBorrowTimeout: longer than the API's 1 s query
+// deadline, as in AWS (120 s against 3 s), so a request queued through a promotion that takes
+// too long is ended by the API's own deadline.
+const proxyBorrowTimeout = 2 * time.Second
+
+// startProxies puts a local RDS Proxy in front of each region's database; the functions reach the
+// database only through it, with IAM authentication over TLS as deployed.
+func (e *Env) startProxies() error {
+	ca, err := rdsproxy.NewCA()
+	if err != nil {
+		return err
 	}
+	e.caFile = filepath.Join(e.opts.BuildDir, "local-rds-proxy-ca.pem")
+	if err := ca.WriteFile(e.caFile); err != nil {
+		return err
+	}
+	for _, r := range []*Region{e.A, e.B} {
+		arn := r.ClusterARN
+		r.Proxy, err = rdsproxy.Start(rdsproxy.Options{
+			Name: r.Name, Region: r.AWSRegion, Backend: net.JoinHostPort("127.0.0.1", strconv.Itoa(r.DB.Port)), CA: ca,
+			Users:         []rdsproxy.User{{Name: appUser, Password: appPassword, IAM: true}},
+			Credentials:   map[string]string{drillAccessKey: drillSecretKey},
+			BorrowTimeout: proxyBorrowTimeout,
+			Promoting:     func() bool { return e.GDB.Promoting(arn) },
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
+	}
+	e.progress("RDS Proxy: %s %s (read-only %s), %s %s (read-only %s); IAM authentication over TLS",
+		e.A.Name, e.A.Proxy.ReadWriteEndpoint(), e.A.Proxy.ReadOnlyEndpoint(), e.B.Name, e.B.Proxy.ReadWriteEndpoint(), e.B.Proxy.ReadOnlyEndpoint())
+	return nil
+}
+
+func (e *Env) startHost(ctx context.Context, r *Region, bins map[string]string) error {
 	awsEnv := map[string]string{
-		"AWS_ENDPOINT_URL": e.Cloud.URL(), "AWS_ACCESS_KEY_ID": "AKIADRILL", "AWS_SECRET_ACCESS_KEY": "drill",
+		"AWS_ENDPOINT_URL": e.Cloud.URL(), "AWS_ACCESS_KEY_ID": drillAccessKey, "AWS_SECRET_ACCESS_KEY": drillSecretKey,
 		"AWS_EC2_METADATA_DISABLED": "true",
 	}
+	dbEnv := r.Proxy.FunctionEnv(appUser, appDatabase, e.caFile)
+	maps.Copy(dbEnv, awsEnv)
+	dbEnv["DB_QUERY_TIMEOUT"], dbEnv["APP_VERSION"] = "1s", "drill"
 	d := e.deployment(r)
 	maps.Copy(awsEnv, d.Env())
 	e.Cloud.AddTopic(d.TopicARN)
@@ -545,6 +591,11 @@ func (e *Env) Close() error {
 	}
 	if e.Cloud != nil {
 		errs = append(errs, e.Cloud.Close())
+	}
+	for _, r := range []*Region{e.A, e.B} {
+		if r != nil && r.Proxy != nil {
+			errs = append(errs, r.Proxy.Close())
+		}
 	}
 	if e.Pair != nil {
 		e.Pair.Close()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
@@ -27,6 +28,15 @@ type GlobalDatabase struct {
 	// published before the primary region went silent.
 	lastLag   time.Duration
 	lagSeenAt time.Time
+	// promotingTo is the cluster ARN a switchover or failover is promoting now, nil when none:
+	// that region's RDS Proxy queues writes instead of refusing them.
+	promotingTo atomic.Pointer[string]
+}
+
+// Promoting reports whether a switchover or failover is promoting clusterARN now.
+func (g *GlobalDatabase) Promoting(clusterARN string) bool {
+	p := g.promotingTo.Load()
+	return p != nil && *p == clusterARN
 }
 
 var _ localcloud.GlobalDatabase = (*GlobalDatabase)(nil)
@@ -102,6 +112,8 @@ func (g *GlobalDatabase) Switchover(ctx context.Context, targetARN string) error
 	if _, err := g.target(targetARN); err != nil {
 		return err
 	}
+	g.promotingTo.Store(&targetARN)
+	defer g.promotingTo.Store(nil)
 	rc := RoleChange{Kind: "switchover", Start: time.Now()}
 	sw, err := g.pair.Switchover(ctx)
 	rc.End, rc.Switchover, rc.Err = time.Now(), &sw, err
@@ -114,6 +126,8 @@ func (g *GlobalDatabase) Failover(ctx context.Context, targetARN string) error {
 	if _, err := g.target(targetARN); err != nil {
 		return err
 	}
+	g.promotingTo.Store(&targetARN)
+	defer g.promotingTo.Store(nil)
 	rc := RoleChange{Kind: "failover", Start: time.Now()}
 	fo, err := g.pair.Failover(ctx)
 	rc.End, rc.Failover, rc.Err = time.Now(), &fo, err
