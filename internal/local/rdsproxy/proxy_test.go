@@ -38,7 +38,7 @@ type fixture struct {
 	skew      atomic.Int64 // the proxy's clock runs this far ahead
 }
 
-func start(t *testing.T, borrow time.Duration) *fixture {
+func start(t testing.TB, borrow time.Duration) *fixture {
 	t.Helper()
 	srv, _ := mariadbtest.App(t)
 	if err := srv.Exec(context.Background(), "CREATE USER 'admin'@'%' IDENTIFIED BY 'admin-password'", "GRANT ALL PRIVILEGES ON *.* TO 'admin'@'%'"); err != nil {
@@ -65,7 +65,7 @@ func start(t *testing.T, borrow time.Duration) *fixture {
 }
 
 // iamPool connects as the app user with a token built per connection by sign.
-func (f *fixture) iamPool(t *testing.T, endpoint string, sign func(ctx context.Context, endpoint string) (string, error)) *sql.DB {
+func (f *fixture) iamPool(t testing.TB, endpoint string, sign func(ctx context.Context, endpoint string) (string, error)) *sql.DB {
 	t.Helper()
 	cfg := mysql.NewConfig()
 	cfg.Net, cfg.Addr, cfg.User, cfg.DBName = "tcp", endpoint, appUser, "switchyard"
@@ -171,7 +171,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 // testWriter sends the proxy's log to the test's.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
