@@ -104,6 +104,7 @@ type Env struct {
 	alarms   []alarmEvent
 	triggers []triggerEvent
 	steps    []stepEvent
+	queued   []queuedEvent
 }
 
 type stepEvent struct {
@@ -432,6 +433,7 @@ func (e *Env) startProxies() error {
 			Credentials:   map[string]string{drillAccessKey: drillSecretKey},
 			BorrowTimeout: proxyBorrowTimeout,
 			Promoting:     func() bool { return e.GDB.Promoting(arn) },
+			OnQueued:      e.onQueued(r.Name),
 		})
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.Name, err)

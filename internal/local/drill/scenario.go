@@ -322,6 +322,7 @@ func (e *Env) addOrchestratorPhases(rep *ScenarioReport, start, faultAt time.Tim
 			rep.Phases = append(rep.Phases, Phase{Name: "edge now sends traffic to " + t.Region, Start: t.At, End: t.At})
 		}
 	}
+	e.addProxyPhases(rep, start)
 	slices.SortStableFunc(rep.Phases, func(a, b Phase) int { return a.Start.Compare(b.Start) })
 }
 

@@ -53,8 +53,20 @@ type Options struct {
 	// refusing. nil means never.
 	Promoting func() bool
 	Logger    *slog.Logger
+	// OnQueued hears every request that had to wait for a backend connection, once it is
+	// answered; nil discards. The drill puts these on its timeline.
+	OnQueued func(Queued)
 	// Now is the clock IAM tokens are checked against; time.Now when nil.
 	Now func() time.Time
+}
+
+// Queued is one request the proxy held before answering it.
+type Queued struct {
+	ReadOnly   bool // which endpoint
+	Start, End time.Time
+	// Outcome is "served", "borrow timeout", "no writer" (the promotion ended without making this
+	// database the writer) or "refused" (the database refused the proxy's login).
+	Outcome string
 }
 
 // Stats counts the proxy's connections, as RDS Proxy's CloudWatch metrics do.
@@ -288,9 +300,6 @@ func (p *Proxy) backendPassword(user string) string {
 	return ""
 }
 
-// borrowDeadline bounds one borrow.
-func (p *Proxy) borrowDeadline() time.Time { return time.Now().Add(p.opts.BorrowTimeout) }
-
 func (p *Proxy) promoting() bool { return p.opts.Promoting != nil && p.opts.Promoting() }
 
 var errNoWriter = mysql.NewError(mysql.ER_UNKNOWN_ERROR, NoWriterMessage)
@@ -305,10 +314,30 @@ const borrowPause = 20 * time.Millisecond
 // borrow takes a backend connection for user/db. On the read/write endpoint the database must be
 // the writer: without one it refuses at once, unless a promotion is under way, when it waits for
 // the new writer up to the borrow timeout. An unreachable database is waited for the same way.
-func (p *Proxy) borrow(ep *endpoint, user, db string) (*backendConn, error) {
-	deadline := p.borrowDeadline()
+func (p *Proxy) borrow(ep *endpoint, user, db string) (bc *backendConn, err error) {
+	start := time.Now()
+	deadline := start.Add(p.opts.BorrowTimeout)
+	waited := false
+	defer func() {
+		if waited && p.opts.OnQueued != nil {
+			q := Queued{ReadOnly: ep.readOnly, Start: start, End: time.Now(), Outcome: "served"}
+			var me *mysql.MyError
+			if errors.As(err, &me) {
+				switch me {
+				case errNoWriter:
+					q.Outcome = "no writer"
+				default:
+					q.Outcome = "refused"
+					if me.Code == ErrBorrowTimeout {
+						q.Outcome = "borrow timeout"
+					}
+				}
+			}
+			p.opts.OnQueued(q)
+		}
+	}()
 	for {
-		bc, err := p.pool.get(user, db, ep.readOnly)
+		bc, err = p.pool.get(user, db, ep.readOnly)
 		if err == nil && ep.readOnly {
 			return bc, nil
 		}
@@ -334,6 +363,7 @@ func (p *Proxy) borrow(ep *endpoint, user, db string) (*backendConn, error) {
 			p.timeouts.Add(1)
 			return nil, borrowTimeout()
 		}
+		waited = true
 		time.Sleep(borrowPause)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,6 +37,8 @@ type fixture struct {
 	roots     *x509.CertPool
 	promoting atomic.Bool
 	skew      atomic.Int64 // the proxy's clock runs this far ahead
+	mu        sync.Mutex
+	queued    []rdsproxy.Queued
 }
 
 func start(t testing.TB, borrow time.Duration) *fixture {
@@ -56,6 +59,11 @@ func start(t testing.TB, borrow time.Duration) *fixture {
 		Credentials:   map[string]string{accessKey: secretKey},
 		BorrowTimeout: borrow, Promoting: f.promoting.Load, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
 		Now: func() time.Time { return time.Now().Add(time.Duration(f.skew.Load())) },
+		OnQueued: func(q rdsproxy.Queued) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.queued = append(f.queued, q)
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -248,6 +256,15 @@ func TestEndpoints(t *testing.T) {
 	})
 	if st := f.proxy.Stats(); st.NoWriterRefusals < 2 || st.BorrowTimeouts != 1 {
 		t.Errorf("stats %+v: want ≥2 no-writer refusals and 1 borrow timeout", st)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var outcomes []string
+	for _, q := range f.queued {
+		outcomes = append(outcomes, q.Outcome)
+	}
+	if fmt.Sprint(outcomes) != "[served borrow timeout]" {
+		t.Errorf("queued requests ended %v, want [served borrow timeout]", outcomes)
 	}
 }
 
