@@ -14,8 +14,10 @@ import (
 // NoWriterMemory is how long the store believes "no writer here" once an endpoint said so. Within
 // it, writes get ENOTWRITER at once and reads go straight to the read-only endpoint; after it, the
 // read/write endpoint is asked again. A standby region thus costs one fast refusal per NoWriterMemory
-// instead of a round trip on every request, and notices a promotion within NoWriterMemory.
-const NoWriterMemory = 2 * time.Second
+// and warm process instead of a round trip on every request, and its writes work again within
+// NoWriterMemory of a promotion: short enough that the failover's verification, which retries a
+// canary write, never sees a promoted region refuse it from memory.
+const NoWriterMemory = 250 * time.Millisecond
 
 // noWriterMessage is the text of RDS Proxy's refusal on a read/write endpoint whose target cluster
 // has no writer (a secondary cluster of a global database). AWS documents the message, not an error
