@@ -202,7 +202,7 @@ func (p *Proxy) session(ep *endpoint, nc net.Conn) {
 	p.clients.Add(1)
 	p.clientsOpened.Add(1)
 	defer p.clients.Add(-1)
-	s.user = conn.GetUser()
+	s.user, s.conn = conn.GetUser(), conn
 	defer s.end()
 	for !p.closing.Load() {
 		if err := conn.HandleCommand(); err != nil {

@@ -14,6 +14,7 @@ import (
 type session struct {
 	p        *Proxy
 	ep       *endpoint
+	conn     *server.Conn // set once the handshake is done
 	user, db string
 	held     *backendConn
 	pinned   bool
@@ -50,12 +51,19 @@ func (s *session) acquire() (*backendConn, error) {
 // release gives the backend connection back unless the session still needs it.
 func (s *session) release(err error) {
 	bc := s.held
-	if bc == nil || s.pinned {
+	if bc == nil {
+		return
+	}
+	if s.pinned {
+		if isConnError(err) {
+			s.dropClient()
+		}
 		return
 	}
 	if isConnError(err) {
 		bc.discard()
 		s.held = nil
+		s.dropClient()
 		return
 	}
 	if bc.c.IsInTransaction() {
@@ -63,6 +71,15 @@ func (s *session) release(err error) {
 	}
 	s.p.pool.put(bc)
 	s.held = nil
+}
+
+// dropClient closes the client connection after its backend connection broke mid-request, as RDS
+// Proxy does: the client sees a lost connection (and retries on a new one), not a server error
+// that would read as a bug in the request.
+func (s *session) dropClient() {
+	if s.conn != nil {
+		s.conn.Close()
+	}
 }
 
 func (s *session) pin() {
@@ -145,7 +162,11 @@ func (s *session) HandleStmtPrepare(query string) (int, int, any, error) {
 
 // HandleStmtExecute implements server.Handler.
 func (s *session) HandleStmtExecute(ctx any, _ string, args []any) (*mysql.Result, error) {
-	return ctx.(*client.Stmt).Execute(args...)
+	res, err := ctx.(*client.Stmt).Execute(args...)
+	if isConnError(err) {
+		s.dropClient()
+	}
+	return res, err
 }
 
 // HandleStmtClose implements server.Handler.
