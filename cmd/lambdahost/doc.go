@@ -1,7 +1,7 @@
 // Command lambdahost runs Switchyard's Lambda functions locally, from their real `bootstrap`
 // binaries, without Docker (see internal/local/lambdahost).
 //
-//	lambdahost run    [-addr 127.0.0.1:3000] [flags]   private MariaDB, migrations, the ToDo API (make run)
+//	lambdahost run    [-addr 127.0.0.1:3000] [flags]   private MariaDB behind a local RDS Proxy, migrations, the ToDo API (make run)
 //	lambdahost invoke -function FN -event FILE [flags]  one invocation; prints the response (make invoke)
 //	lambdahost serve  [-addr 127.0.0.1:3000] [flags]   every template function behind the HTTP and Invoke APIs
 //

@@ -31,10 +31,15 @@ type pool struct {
 }
 
 type backendConn struct {
-	pool *pool
-	key  poolKey
-	c    *client.Conn
+	pool      *pool
+	key       poolKey
+	c         *client.Conn
+	idleSince time.Time
 }
+
+// idleCheckAfter is how long a pooled connection may sit idle before it is pinged when borrowed:
+// a database restarted meanwhile has closed it, and a client must not be the one to find out.
+const idleCheckAfter = 5 * time.Second
 
 func newPool(p *Proxy) *pool { return &pool{p: p, idle: map[poolKey][]*backendConn{}} }
 
@@ -47,14 +52,21 @@ func (pl *pool) counts() (open, opened int64) {
 // get returns an idle connection or dials a new one.
 func (pl *pool) get(user, db string, readOnly bool) (*backendConn, error) {
 	key := poolKey{user, db, readOnly}
-	pl.mu.Lock()
-	if list := pl.idle[key]; len(list) > 0 {
+	for {
+		pl.mu.Lock()
+		list := pl.idle[key]
+		if len(list) == 0 {
+			pl.mu.Unlock()
+			break
+		}
 		bc := list[len(list)-1]
 		pl.idle[key] = list[:len(list)-1]
 		pl.mu.Unlock()
-		return bc, nil
+		if time.Since(bc.idleSince) < idleCheckAfter || bc.c.Ping() == nil {
+			return bc, nil
+		}
+		bc.discard()
 	}
-	pl.mu.Unlock()
 	ctx, cancel := dialContext()
 	defer cancel()
 	c, err := client.ConnectWithContext(ctx, pl.p.opts.Backend, user, pl.p.backendPassword(user), db, 2*time.Second,
@@ -85,6 +97,7 @@ func (pl *pool) put(bc *backendConn) {
 		pl.open--
 		return
 	}
+	bc.idleSince = time.Now()
 	pl.idle[bc.key] = append(pl.idle[bc.key], bc)
 }
 
