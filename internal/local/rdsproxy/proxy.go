@@ -359,7 +359,7 @@ func (p *Proxy) borrow(ep *endpoint, user, db string) (bc *backendConn, err erro
 		if mysqlErr(err) {
 			return nil, err // the database refused the proxy's own login: say so, as RDS Proxy logs do
 		}
-		if time.Now().After(deadline) {
+		if time.Now().After(deadline) || p.closing.Load() {
 			p.timeouts.Add(1)
 			return nil, borrowTimeout()
 		}
@@ -373,7 +373,7 @@ func mysqlErr(err error) bool {
 	return errors.As(err, &me)
 }
 
-// ctxDial bounds one backend dial.
+// dialContext bounds one backend dial.
 func dialContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 2*time.Second)
 }
