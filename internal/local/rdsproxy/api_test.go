@@ -195,27 +195,43 @@ func TestAPIThroughProxy(t *testing.T) {
 		}
 	})
 
-	t.Run("a function signing with the wrong secret key is refused", func(t *testing.T) {
-		env := b.proxy.FunctionEnv(appUser, "switchyard", caFile)
-		maps.Copy(env, map[string]string{"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": "not-the-local-secret",
-			"AWS_EC2_METADATA_DISABLED": "true", "DB_QUERY_TIMEOUT": "2s"})
-		h, err := lambdahost.New(lambdahost.Config{Region: b.name, Logger: quiet(), FunctionOutput: io.Discard, Functions: []lambdahost.Function{{
-			Name: "todo-api", Binary: bin, Env: env, Timeout: 6 * time.Second, Concurrency: 1,
-			Routes: []lambdahost.Route{{Method: "GET", Path: "/health"}},
-		}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer h.Close()
-		wrong := &apiRegion{name: b.name, host: h}
-		status, hdr, body := wrong.do(t, "GET", "/health", "")
-		if status != 503 || hdr.Get("Retry-After") == "" || body["db"] != "unavailable" {
-			t.Errorf("/health with a wrongly signed token = %d %v, want 503 with the database unavailable", status, body)
-		}
-	})
+	// The function verifies the proxy's certificate through the system trust store, as in AWS:
+	// without the local CA in it the connection fails, as it does with a wrongly signed token.
+	otherCA, err := rdsproxy.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCAFile := filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := otherCA.WriteFile(otherCAFile); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, variable, value string }{
+		{"a function signing with the wrong secret key is refused", "AWS_SECRET_ACCESS_KEY", "not-the-local-secret"},
+		{"a function that does not trust the proxy's CA refuses it", "SSL_CERT_FILE", otherCAFile},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := b.proxy.FunctionEnv(appUser, "switchyard", caFile)
+			maps.Copy(env, map[string]string{"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey,
+				"AWS_EC2_METADATA_DISABLED": "true", "DB_QUERY_TIMEOUT": "2s"})
+			env[tt.variable] = tt.value
+			h, err := lambdahost.New(lambdahost.Config{Region: b.name, Logger: quiet(), FunctionOutput: io.Discard, Functions: []lambdahost.Function{{
+				Name: "todo-api", Binary: bin, Env: env, Timeout: 6 * time.Second, Concurrency: 1,
+				Routes: []lambdahost.Route{{Method: "GET", Path: "/health"}},
+			}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			refused := &apiRegion{name: b.name, host: h}
+			status, hdr, body := refused.do(t, "GET", "/health", "")
+			if status != 503 || hdr.Get("Retry-After") == "" || body["db"] != "unavailable" {
+				t.Errorf("/health = %d %v, want 503 with the database unavailable", status, body)
+			}
+		})
+	}
 
 	t.Run("connections are pooled", func(t *testing.T) {
 		st := b.proxy.Stats()
