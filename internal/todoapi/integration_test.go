@@ -104,6 +104,9 @@ func TestMariaDB(t *testing.T) {
 	})
 
 	t.Run("read-only database", func(t *testing.T) {
+		// Its own handler: the "no writer" its store learns here is remembered for
+		// mysqlstore.NoWriterMemory, which the next subtests must not inherit.
+		h := m.handler(m.pool)
 		m.reset(t)
 		before := m.snapshot(t)
 		ctx := context.Background()
