@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/go-sql-driver/mysql"
@@ -234,4 +235,24 @@ func TestSecretMode(t *testing.T) {
 			t.Errorf("err = %v, want one naming DB_SECRET_ARN without the password", err)
 		}
 	})
+}
+
+func TestOpenPools(t *testing.T) {
+	awsCfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret-key-example", "")}
+	c := config.DB{Auth: config.DBAuthIAM, Endpoint: "p.proxy-x.eu-west-1.rds.amazonaws.com:3306", User: "todo_app", Name: "switchyard", Region: "eu-west-1", QueryTimeout: time.Second}
+	p, err := OpenPools(context.Background(), c, Deps{AWS: &awsCfg})
+	if err != nil || p.ReadWrite == nil || p.ReadOnly != nil {
+		t.Fatalf("without DB_READ_ONLY_ENDPOINT: %+v, %v; want the read/write pool only", p, err)
+	}
+	p.ReadWrite.Close()
+	c.ReadOnlyEndpoint = "ro.endpoint.proxy-x.eu-west-1.rds.amazonaws.com:3306"
+	p, err = OpenPools(context.Background(), c, Deps{AWS: &awsCfg})
+	if err != nil || p.ReadWrite == nil || p.ReadOnly == nil {
+		t.Fatalf("with DB_READ_ONLY_ENDPOINT: %+v, %v; want both pools", p, err)
+	}
+	p.ReadWrite.Close()
+	p.ReadOnly.Close()
+	if got := p.ReadOnly.Stats().MaxOpenConnections; got != MaxOpenConns {
+		t.Errorf("read-only pool MaxOpenConnections = %d, want %d", got, MaxOpenConns)
+	}
 }
