@@ -14,14 +14,32 @@ export SWITCHYARD_NODE := $(CURDIR)/node_modules/.bin/node
 
 all: build
 
-## build: every function as linux/arm64 .build/<function>/bootstrap (deployment), as the host
-## architecture .build/local/<function>/bootstrap (local host), and the Lambda@Edge zip.
+## build: every function as linux/arm64 .build/<function>/bootstrap (deployment, through the same
+## build-<LogicalId> targets `sam build` runs), as the host architecture .build/local/<function>/bootstrap
+## (local host), and the Lambda@Edge zip.
 build: build-deploy build-local edge-bundle
 
+# template.yaml's Go functions: <LogicalId>:<folder under functions/>. `sam build` (BuildMethod: makefile,
+# ContextPath and WorkingDirectory ".") runs `make --makefile <this Makefile> build-<LogicalId>` in the
+# project root with ARTIFACTS_DIR set to the function's artifact folder; it expects the bootstrap there.
+SAM_FUNCTIONS := TodoApiFunction:todo-api MigrateFunction:migrate \
+	FailoverPreflightFunction:failover-preflight FailoverPromoteFunction:failover-promote \
+	FailoverAwaitFunction:failover-await FailoverTrafficFunction:failover-traffic \
+	FailoverVerifyFunction:failover-verify FailoverNotifyFunction:failover-notify \
+	FailoverTriggerFunction:failover-trigger PeerProberFunction:peer-prober \
+	EdgeRewriteNativeFunction:edge-rewrite
+SAM_TARGETS := $(foreach f,$(SAM_FUNCTIONS),build-$(firstword $(subst :, ,$(f))))
+
+.PHONY: $(SAM_TARGETS)
+$(SAM_TARGETS): build-%:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: sam build sets it; by hand run make $@ ARTIFACTS_DIR=<folder>"; exit 2; }
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" \
+		./functions/$(lastword $(subst :, ,$(filter $*:%,$(SAM_FUNCTIONS))))
+
 build-deploy:
-	@for fn in $(FUNCTIONS); do \
-		echo "build $$fn (linux/arm64)"; \
-		GOOS=linux GOARCH=arm64 $(GO) build $(BUILD_FLAGS) -o .build/$$fn/bootstrap ./functions/$$fn || exit 1; \
+	@for f in $(SAM_FUNCTIONS); do \
+		id=$${f%%:*}; fn=$${f#*:}; echo "build $$fn (linux/arm64, make build-$$id)"; \
+		$(MAKE) --no-print-directory build-$$id ARTIFACTS_DIR=$(CURDIR)/.build/$$fn || exit 1; \
 	done
 
 build-local:
