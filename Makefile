@@ -10,7 +10,7 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 export CGO_ENABLED := 0
 export SWITCHYARD_NODE := $(CURDIR)/node_modules/.bin/node
 
-.PHONY: all build build-deploy build-local edge-bundle test lint bench drill run invoke node clean
+.PHONY: all build build-deploy build-local edge-bundle test lint lint-template bench drill run invoke node clean
 
 all: build
 
@@ -62,13 +62,25 @@ node_modules/.bin/node: package.json package-lock.json
 test: node lint
 	$(GO) test -count=1 -timeout 14m ./...
 
-## lint: formatting, vet, the state machine definition.
-lint: node
+## lint: formatting, vet, the state machine definition, and cfn-lint on every stack template.yaml makes.
+lint: node lint-template
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@for f in statemachine/*.asl.json; do [ -e "$$f" ] || continue; \
 		node_modules/.bin/asl-validator --json-path "$$f" || exit 1; done
+
+## lint-template: cfn-lint (which runs the SAM translator) on each parameter combination of
+## internal/templatecheck/stacks.json, with its conditions decided, in the stack's region: no error and no
+## warning. The undecided template must have no error; its warnings are listed in the README.
+STACKS_DIR := .build/stacks
+lint-template:
+	@command -v cfn-lint >/dev/null || { echo "cfn-lint is missing: pip install cfn-lint==1.51.0 aws-sam-translator==1.110.0 (see README, Tools)"; exit 1; }
+	@rm -rf $(STACKS_DIR)
+	python3 internal/templatecheck/stacks.py --no-translate --out $(STACKS_DIR)
+	cfn-lint --regions us-east-1 -- $(STACKS_DIR)/primary-*.sam.json $(STACKS_DIR)/edge*.sam.json
+	cfn-lint --regions us-west-2 -- $(STACKS_DIR)/secondary-*.sam.json
+	cfn-lint --regions us-east-1 --non-zero-exit-code error -- template.yaml
 
 ## bench: the performance targets, measured (figures go in the README).
 bench: node

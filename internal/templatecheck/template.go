@@ -128,7 +128,8 @@ var shortForms = map[string]string{
 	"!Equals": "Fn::Equals", "!Not": "Fn::Not", "!And": "Fn::And", "!Or": "Fn::Or",
 	"!FindInMap": "Fn::FindInMap", "!ImportValue": "Fn::ImportValue", "!Base64": "Fn::Base64",
 	"!GetAZs": "Fn::GetAZs", "!Cidr": "Fn::Cidr", "!ToJsonString": "Fn::ToJsonString",
-	"!Length": "Fn::Length",
+	"!Length": "Fn::Length", "!Contains": "Fn::Contains", "!EachMemberEquals": "Fn::EachMemberEquals",
+	"!EachMemberIn": "Fn::EachMemberIn", "!RefAll": "Fn::RefAll", "!ValueOf": "Fn::ValueOf", "!ValueOfAll": "Fn::ValueOfAll",
 }
 
 func value(n *yaml.Node) (any, error) {
