@@ -235,3 +235,18 @@ func TestOrchestratorSettings(t *testing.T) {
 		t.Errorf("the trigger's ALARM_NAMES (%s) does not name the peer alarm %v", env, alarm["AlarmName"])
 	}
 }
+
+// The migrate function's test seam (responses to a local HTTPS host) is configuration that only
+// tests set: no deployed function carries it, nor a database CA override it does not need.
+func TestNoDeployedFunctionCarriesTheTestSeam(t *testing.T) {
+	for _, s := range repoStacks(t) {
+		for _, id := range s.OfType("AWS::Lambda::Function") {
+			vars, _ := s.Resources[id].Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
+			for name := range vars {
+				if strings.HasPrefix(name, "CFN_RESPONSE_TEST_") {
+					t.Errorf("%s: %s sets %s, which widens where custom resource responses may go", s.Name, id, name)
+				}
+			}
+		}
+	}
+}
