@@ -241,7 +241,8 @@ func TestOrchestratorSettings(t *testing.T) {
 func TestNoDeployedFunctionCarriesTheTestSeam(t *testing.T) {
 	for _, s := range repoStacks(t) {
 		for _, id := range s.OfType("AWS::Lambda::Function") {
-			vars, _ := s.Resources[id].Properties["Environment"].(map[string]any)["Variables"].(map[string]any)
+			envBlock, _ := s.Resources[id].Properties["Environment"].(map[string]any)
+			vars, _ := envBlock["Variables"].(map[string]any)
 			for name := range vars {
 				if strings.HasPrefix(name, "CFN_RESPONSE_TEST_") {
 					t.Errorf("%s: %s sets %s, which widens where custom resource responses may go", s.Name, id, name)

@@ -29,6 +29,13 @@ var unreachableByConfig = map[string]map[string]struct{ variable, value, reason 
 		"IAM tokens are built only with DB_AUTH=iam; migrations connect as the admin from its secret"}},
 }
 
+// onBehalf are permissions a service checks on the caller when the caller's own call needs them: the
+// code never calls them, the call it makes does.
+var onBehalf = map[string]struct{ call, reason string }{
+	"kms:GenerateDataKey": {"sns:Publish", "SNS encrypts a message for the topic's KMS key with the publisher's permissions"},
+	"kms:Decrypt":         {"sns:Publish", "SNS encrypts a message for the topic's KMS key with the publisher's permissions"},
+}
+
 // Least privilege: every AWS operation a function's code can reach is allowed by that function's
 // policy in template.yaml, and the policy allows nothing the code does not call.
 func TestPoliciesAllowExactlyWhatTheCodeCalls(t *testing.T) {
@@ -65,6 +72,9 @@ func TestPoliciesAllowExactlyWhatTheCodeCalls(t *testing.T) {
 			}
 			var extra []string
 			for a := range allowed {
+				if ob, ok := onBehalf[a]; ok && called[ob.call] {
+					continue
+				}
 				if !called[a] {
 					extra = append(extra, a)
 				}
