@@ -49,7 +49,13 @@ build-local:
 
 ## edge-bundle: the edge-rewrite handler as Go→WebAssembly inside a Node.js 22 loader, zipped for Lambda@Edge.
 edge-bundle:
-	$(GO) run ./cmd/edgebundle -out .build/edge-rewrite-edge
+	@$(MAKE) --no-print-directory build-EdgeRewriteFunction ARTIFACTS_DIR=$(CURDIR)/.build/edge-rewrite-edge
+
+# The Lambda@Edge function (template.yaml EdgeRewriteFunction), as sam build runs it.
+.PHONY: build-EdgeRewriteFunction
+build-EdgeRewriteFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: sam build sets it; by hand run make $@ ARTIFACTS_DIR=<folder>"; exit 2; }
+	$(GO) run ./cmd/edgebundle -out "$(ARTIFACTS_DIR)"
 
 ## node: Node.js 22, aws-local-stepfunctions and asl-validator into node_modules (from package-lock.json).
 node: node_modules/.bin/node

@@ -186,7 +186,7 @@ func TestTemplateRoutesMatchTheHandler(t *testing.T) {
 func TestEdgeFunctionDeploysTheBundle(t *testing.T) {
 	_, tpl := repoTemplate(t)
 	f := tpl.Resources["EdgeRewriteFunction"].Properties
-	for key, want := range map[string]string{"CodeUri": ".build/edge-rewrite-edge/", "Runtime": "nodejs22.x",
+	for key, want := range map[string]string{"CodeUri": "cmd/edgebundle/", "Runtime": "nodejs22.x",
 		"Handler": "index.handler", "Tracing": "Disabled", "AutoPublishAlias": "live"} {
 		if got := f[key]; got != want {
 			t.Errorf("EdgeRewriteFunction.%s = %v, want %s", key, got, want)
@@ -202,9 +202,14 @@ func TestEdgeFunctionDeploysTheBundle(t *testing.T) {
 		t.Errorf("the edge role is not trusted by edgelambda.amazonaws.com: %s", doc)
 	}
 	root, _ := devtools.Root()
-	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
-	if err != nil || !strings.Contains(string(mk), "-out "+strings.TrimSuffix(f["CodeUri"].(string), "/")) {
-		t.Errorf("the Makefile does not build the bundle into the edge function's CodeUri %v", f["CodeUri"])
+	cmd := exec.Command("make", "-n", "--makefile", filepath.Join(root, "Makefile"), "build-EdgeRewriteFunction")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "ARTIFACTS_DIR=/artifacts/edge")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "run ./cmd/edgebundle -out \"/artifacts/edge\"") {
+		t.Errorf("make build-EdgeRewriteFunction does not bundle into ARTIFACTS_DIR as sam build runs it: %v\n%s", err, out)
+	}
+	if meta := tpl.Resources["EdgeRewriteFunction"].Metadata; meta["BuildMethod"] != "makefile" || meta["ContextPath"] != "." || meta["WorkingDirectory"] != "." {
+		t.Errorf("EdgeRewriteFunction Metadata = %v, want BuildMethod makefile with ContextPath and WorkingDirectory \".\"", meta)
 	}
 	dist := fmt.Sprint(tpl.Resources["Distribution"].Properties)
 	if !strings.Contains(dist, "EventType:origin-request") || !strings.Contains(dist, "Ref:EdgeRewriteFunction.Version") {

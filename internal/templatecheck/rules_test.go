@@ -259,3 +259,40 @@ func TestTemplateRulesRefuseMissingValues(t *testing.T) {
 		}
 	}
 }
+
+// sam build's function loading (Globals merged by the translator's plugins, then one architecture
+// per function) refuses the template that put Architectures in Globals, as the SAM CLI did.
+func TestSAMBuildLoadingRefusesGlobalArchitectures(t *testing.T) {
+	requireSAMTools(t)
+	root, err := devtools.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(b), "Globals:\n  Function:\n", "Globals:\n  Function:\n    Architectures: [arm64]\n", 1)
+	if broken == string(b) {
+		t.Fatal("template.yaml has no Globals.Function to break")
+	}
+	dir := t.TempDir()
+	tpl := filepath.Join(dir, "template.yaml")
+	stacksFile := filepath.Join(dir, "stacks.json")
+	if err := os.WriteFile(tpl, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := `{"regional": {"base": {}, "Role": {}, "CreateDatabase": {}, "TrafficMode": {}, "Jwt": {}, "secondaryWithDatabase": {}},
+	  "more": [{"name": "edge", "region": "us-east-1", "parameters": {"Role": "edge", "PrimaryApiDomain": "a.example.com",
+	    "SecondaryApiDomain": "b.example.com", "PrimaryRegionName": "us-east-1", "SecondaryRegionName": "us-west-2",
+	    "EdgeAliases": "api.example.com", "EdgeCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x"}}]}`
+	if err := os.WriteFile(stacksFile, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("python3", filepath.Join(root, "internal", "templatecheck", "stacks.py"), "--no-translate",
+		"--template", tpl, "--stacks", stacksFile, "--out", filepath.Join(dir, "out"))
+	out, err := cmd.CombinedOutput()
+	if want := "Function EdgeRewriteFunction property Architectures should be a list of length 1"; err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("stacks.py: %v\n%s\nwant a failure saying %q", err, out, want)
+	}
+}

@@ -11,7 +11,9 @@ For every stack (a parameter combination) it writes two files into --out:
                     values: what the Go template checks read.
 
 It also evaluates the template's Rules section against each stack's values, as CloudFormation does
-before it creates a change set, and exits 1 naming every failed assertion.
+before it creates a change set, and loads each stack's functions the way `sam build` does (the SAM
+CLI's template parser: the translator's validator and plugins, Globals merged, then its function
+provider's checks), and exits 1 naming every failed assertion and every function `sam build` refuses.
 
 Only the tools installed on the project's machines are used: cfn-lint's template decoder and managed
 policy list, and aws-sam-translator.
@@ -24,13 +26,17 @@ import json
 import logging
 import os
 import sys
+import warnings
 
 try:
     from cfnlint.data import Serverless
     from cfnlint.decode import decode
     from cfnlint.helpers import load_resource
+    from samtranslator.model import ResourceTypeResolver, sam_resources
     from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
+    from samtranslator.plugins import LifeCycleEvents
+    from samtranslator.translator.translator import Translator, prepare_plugins
+    from samtranslator.validator.validator import SamTemplateValidator
 except ImportError as exc:  # the message is what a user without the tools sees
     sys.exit(
         f"stacks.py: {exc}: cfn-lint 1.51 and aws-sam-translator 1.110 are needed "
@@ -193,6 +199,54 @@ class Stack:
         return node
 
 
+# Runtimes `sam build` has a builder for; provided.* is built by BuildMethod makefile here.
+SAM_BUILD_RUNTIMES = ("provided.al2023", "nodejs18.x", "nodejs20.x", "nodejs22.x")
+
+
+def sam_build_load(sam, root):
+    """What `sam build` refuses while loading the template's functions.
+
+    It follows the SAM CLI (samcli/lib/samlib/wrapper.py and lib/providers): validate the template
+    with the translator's SamTemplateValidator, run the translator's plugins (which merge Globals into
+    every function), let each SAM resource parse itself, then check what the function provider and the
+    builder check: exactly one architecture, a code folder that exists, and for BuildMethod makefile a
+    Makefile at ContextPath (or in the code folder).
+    """
+    t = copy.deepcopy(sam)
+    problems = []
+    try:
+        with warnings.catch_warnings():  # deprecated, and still what the SAM CLI calls
+            warnings.simplefilter("ignore", DeprecationWarning)
+            SamTemplateValidator.validate(t)
+        plugins = prepare_plugins([], parameters={})
+        plugins.act(LifeCycleEvents.before_transform_template, t)
+        resolver = ResourceTypeResolver(sam_resources)
+        for lid, res in t["Resources"].items():
+            if resolver.can_resolve(res):
+                resolver.resolve_resource_type(res).from_dict(lid, res, sam_plugins=plugins)
+    except Exception as exc:  # the SAM CLI stops here with the translator's message
+        return [f"sam build: {type(exc).__name__}: {exc}"]
+    for lid, res in t["Resources"].items():
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        props, meta = res.get("Properties", {}), res.get("Metadata", {}) or {}
+        arch = props.get("Architectures")
+        if arch is not None and (not isinstance(arch, list) or len(arch) != 1):
+            problems.append(f"sam build: Function {lid} property Architectures should be a list of length 1")
+        if props.get("Runtime") not in SAM_BUILD_RUNTIMES:
+            problems.append(f"sam build: Function {lid}: no builder for runtime {props.get('Runtime')!r}")
+        code = props.get("CodeUri")
+        if not isinstance(code, str) or not os.path.isdir(os.path.join(root, code)):
+            problems.append(f"sam build: Function {lid}: CodeUri {code!r} is not a folder of the project")
+        if meta.get("BuildMethod") == "makefile":
+            context = os.path.join(root, meta.get("ContextPath", code if isinstance(code, str) else ""))
+            if not os.path.isfile(os.path.join(context, "Makefile")):
+                problems.append(f"sam build: Function {lid}: no Makefile in {context}")
+        elif str(props.get("Runtime", "")).startswith("provided"):
+            problems.append(f"sam build: Function {lid}: a provided runtime needs BuildMethod makefile here")
+    return problems
+
+
 def translate(sam, root, region):
     """The CloudFormation template aws-sam-translator makes of sam (a decided template)."""
     t = copy.deepcopy(sam)
@@ -238,6 +292,7 @@ def main():
             stack = Stack(template, s["parameters"], s["region"])
             problems += [f"{s['name']}: {p}" for p in stack.failed_rules()]
             sam = stack.decided()
+            problems += [f"{s['name']}: {p}" for p in sam_build_load(sam, root)]
             with open(os.path.join(args.out, s["name"] + ".sam.json"), "w", encoding="utf-8") as f:
                 json.dump(sam, f, indent=1, sort_keys=True)
             if not args.no_translate:
