@@ -77,15 +77,16 @@ lint: node lint-template
 		node_modules/.bin/asl-validator --json-path "$$f" || exit 1; done
 
 ## lint-template: cfn-lint (which runs the SAM translator) on each parameter combination of
-## internal/templatecheck/stacks.json, with its conditions decided, in the stack's region: no error and no
-## warning. The undecided template must have no error; its warnings are listed in the README.
+## internal/templatecheck/stacks.json and each samconfig.toml environment, with its conditions decided,
+## in the stack's region: no error and no warning. The undecided template must have no error; its warnings are listed in the README.
 STACKS_DIR := .build/stacks
 lint-template:
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is missing: pip install cfn-lint==1.51.0 aws-sam-translator==1.110.0 (see README, Tools)"; exit 1; }
 	@rm -rf $(STACKS_DIR)
-	python3 internal/templatecheck/stacks.py --no-translate --out $(STACKS_DIR)
-	cfn-lint --regions us-east-1 -- $(STACKS_DIR)/primary-*.sam.json $(STACKS_DIR)/edge*.sam.json
-	cfn-lint --regions us-west-2 -- $(STACKS_DIR)/secondary-*.sam.json
+	python3 internal/templatecheck/stacks.py --no-translate --samconfig samconfig.toml --out $(STACKS_DIR)
+	cfn-lint --regions us-east-1 -- $(STACKS_DIR)/primary-*.sam.json $(STACKS_DIR)/edge*.sam.json \
+		$(STACKS_DIR)/samconfig-primary.sam.json $(STACKS_DIR)/samconfig-edge.sam.json
+	cfn-lint --regions us-west-2 -- $(STACKS_DIR)/secondary-*.sam.json $(STACKS_DIR)/samconfig-secondary.sam.json
 	cfn-lint --regions us-east-1 --non-zero-exit-code error -- template.yaml
 
 ## bench: the performance targets, measured (figures go in the README).

@@ -55,43 +55,37 @@ func TestEveryFunctionHasItsCodeAndEveryEventFolderAFunction(t *testing.T) {
 	}
 }
 
-// Every ${Name} the state machine definitions use is a DefinitionSubstitution of the state machine
-// that deploys them, and every substitution is used.
+// Every ${Name} a deployed state machine's definition uses is one of its DefinitionSubstitutions, and
+// every substitution is used, in the definition as the SAM translator hands it to CloudFormation.
 func TestStateMachineSubstitutionsAreDefined(t *testing.T) {
-	root, tpl := repoTemplate(t)
 	found := 0
-	for id, r := range tpl.Resources {
-		if r.Type != "AWS::Serverless::StateMachine" {
-			continue
-		}
-		uri, _ := r.Properties["DefinitionUri"].(string)
-		b, err := os.ReadFile(filepath.Join(root, uri))
-		if err != nil {
-			t.Fatalf("%s: DefinitionUri: %v", id, err)
-		}
-		found++
-		var def any
-		if err := json.Unmarshal(b, &def); err != nil {
-			t.Fatalf("%s: %s is not JSON: %v", id, uri, err)
-		}
-		used := map[string]bool{}
-		for _, m := range regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`).FindAllStringSubmatch(string(b), -1) {
-			used[m[1]] = true
-		}
-		defined, _ := r.Properties["DefinitionSubstitutions"].(map[string]any)
-		for name := range used {
-			if _, ok := defined[name]; !ok {
-				t.Errorf("%s: %s uses ${%s}, which DefinitionSubstitutions does not define", id, uri, name)
+	for _, s := range repoStacks(t) {
+		for _, id := range s.OfType("AWS::StepFunctions::StateMachine") {
+			found++
+			p := s.Resources[id].Properties
+			def, err := json.Marshal(p["DefinitionString"])
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		for name := range defined {
-			if !used[name] {
-				t.Errorf("%s: DefinitionSubstitutions defines %s, which %s never uses", id, name, uri)
+			used := map[string]bool{}
+			for _, m := range regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`).FindAllStringSubmatch(string(def), -1) {
+				used[m[1]] = true
+			}
+			defined, _ := p["DefinitionSubstitutions"].(map[string]any)
+			for name := range used {
+				if _, ok := defined[name]; !ok {
+					t.Errorf("%s: %s uses ${%s}, which DefinitionSubstitutions does not define", s.Name, id, name)
+				}
+			}
+			for name := range defined {
+				if !used[name] {
+					t.Errorf("%s: %s: DefinitionSubstitutions defines %s, which the definition never uses", s.Name, id, name)
+				}
 			}
 		}
 	}
 	if found == 0 {
-		t.Fatal("template.yaml deploys no state machine")
+		t.Fatal("no stack deploys a state machine")
 	}
 }
 
@@ -161,23 +155,42 @@ func TestSamconfigHasTheThreeEnvironmentsAndNoCachedBuilds(t *testing.T) {
 	}
 }
 
-// The HTTP API routes in template.yaml, which the local Lambda host serves too, are exactly the
-// routes the todo-api handler answers.
+// The HTTP API routes every regional stack deploys (as CloudFormation sees them) are exactly the
+// routes the todo-api handler answers; so are those the local Lambda host reads from template.yaml.
 func TestTemplateRoutesMatchTheHandler(t *testing.T) {
+	want := todoapi.Routes()
+	sort.Strings(want)
+	for _, s := range repoStacks(t) {
+		if len(s.OfType("AWS::ApiGatewayV2::Api")) == 0 {
+			continue
+		}
+		var got []string
+		for _, id := range s.OfType("AWS::ApiGatewayV2::Route") {
+			p := s.Resources[id].Properties
+			target, _ := p["Target"].(map[string]any)["Fn::Sub"].(string)
+			integration := strings.TrimSuffix(strings.TrimPrefix(target, "integrations/${"), "}")
+			uri, _ := s.Resources[integration].Properties["IntegrationUri"].(map[string]any)["Fn::GetAtt"].([]any)
+			if len(uri) == 2 && uri[0] == "TodoApiFunction" {
+				got = append(got, fmt.Sprint(p["RouteKey"]))
+			}
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: todo-api routes = %v, want %v", s.Name, got, want)
+		}
+	}
 	_, tpl := repoTemplate(t)
 	f, ok := tpl.Function("todo-api")
 	if !ok {
 		t.Fatal("template.yaml has no functions/todo-api/ function")
 	}
-	var got []string
+	var local []string
 	for _, r := range f.Routes {
-		got = append(got, r.Method+" "+r.Path)
+		local = append(local, r.Method+" "+r.Path)
 	}
-	want := todoapi.Routes()
-	sort.Strings(got)
-	sort.Strings(want)
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("todo-api routes = %v, want %v", got, want)
+	sort.Strings(local)
+	if strings.Join(local, ",") != strings.Join(want, ",") {
+		t.Errorf("routes the local host reads = %v, want %v", local, want)
 	}
 }
 

@@ -50,7 +50,7 @@ func repoStacks(t *testing.T) []templatecheck.Stack {
 			return
 		}
 		stacks, stacksErr = templatecheck.RenderStacks(root, filepath.Join(root, "template.yaml"),
-			filepath.Join(root, "internal", "templatecheck", "stacks.json"), dir)
+			filepath.Join(root, "internal", "templatecheck", "stacks.json"), filepath.Join(root, "samconfig.toml"), dir)
 		os.RemoveAll(dir)
 	})
 	if stacksErr != nil {
@@ -70,12 +70,12 @@ func stackNamed(t *testing.T, name string) templatecheck.Stack {
 	return templatecheck.Stack{}
 }
 
-// Every combination (Role x CreateDatabase x TrafficMode x Jwt, and the edge stacks) passes the
-// template's Rules section and every deploy-time rule.
+// Every combination (Role x CreateDatabase x TrafficMode x Jwt, and the edge stacks) and every
+// samconfig.toml environment passes the template's Rules section and every deploy-time rule.
 func TestEveryStackPassesTheRules(t *testing.T) {
 	all := repoStacks(t)
-	if len(all) != 2*2*2*2+2 {
-		t.Errorf("rendered %d stacks, want 18 (16 regional combinations and 2 edge stacks)", len(all))
+	if len(all) != 2*2*2*2+2+3 {
+		t.Errorf("rendered %d stacks, want 21 (16 regional combinations, 2 edge stacks, 3 samconfig environments)", len(all))
 	}
 	for _, s := range all {
 		for _, err := range templatecheck.Check(s) {
@@ -247,7 +247,7 @@ func TestTemplateRulesRefuseMissingValues(t *testing.T) {
 	if err := os.WriteFile(file, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = templatecheck.RenderStacks(root, filepath.Join(root, "template.yaml"), file, filepath.Join(dir, "out"))
+	_, err = templatecheck.RenderStacks(root, filepath.Join(root, "template.yaml"), file, "", filepath.Join(dir, "out"))
 	if err == nil {
 		t.Fatal("stacks missing required values passed the template's Rules")
 	}

@@ -22,11 +22,15 @@ type Stack struct {
 }
 
 // RenderStacks runs stacks.py (beside this file) on templateFile for every combination in stacksFile
-// and reads the translated templates. It needs python3 with cfn-lint and aws-sam-translator; the
+// and every deploy environment of samconfigFile (none when empty), and reads the translated templates. It needs python3 with cfn-lint and aws-sam-translator; the
 // error says so when they are missing. A combination that fails the template's Rules is an error too.
-func RenderStacks(root, templateFile, stacksFile, outDir string) ([]Stack, error) {
+func RenderStacks(root, templateFile, stacksFile, samconfigFile, outDir string) ([]Stack, error) {
 	script := filepath.Join(root, "internal", "templatecheck", "stacks.py")
-	cmd := exec.Command("python3", script, "--template", templateFile, "--stacks", stacksFile, "--out", outDir)
+	args := []string{script, "--template", templateFile, "--stacks", stacksFile, "--out", outDir}
+	if samconfigFile != "" {
+		args = append(args, "--samconfig", samconfigFile)
+	}
+	cmd := exec.Command("python3", args...)
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

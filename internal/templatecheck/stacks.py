@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import sys
+import tomllib
 import warnings
 
 try:
@@ -266,6 +267,23 @@ def translate(sam, root, region):
     return json.loads(json.dumps(out, default=str))
 
 
+def samconfig_stacks(path):
+    """The deploy environments of samconfig.toml, as stacks: what `sam deploy --config-env` sends."""
+    with open(path, "rb") as f:
+        conf = tomllib.load(f)
+    stacks = []
+    for env, sections in sorted(conf.items()):
+        deploy = sections.get("deploy", {}).get("parameters") if isinstance(sections, dict) else None
+        if not deploy:
+            continue
+        overrides = deploy.get("parameter_overrides", [])
+        if isinstance(overrides, str):
+            overrides = overrides.split()
+        params = dict(o.split("=", 1) for o in overrides)
+        stacks.append({"name": f"samconfig-{env}", "region": deploy["region"], "parameters": params})
+    return stacks
+
+
 def load_template(path):
     template, matches = decode(path)
     if matches:
@@ -278,12 +296,15 @@ def main():
     ap.add_argument("--template", default="template.yaml")
     ap.add_argument("--stacks", default=os.path.join(os.path.dirname(__file__), "stacks.json"))
     ap.add_argument("--out", required=True)
+    ap.add_argument("--samconfig", help="also render the deploy environments of this samconfig.toml")
     ap.add_argument("--no-translate", action="store_true", help="write only the decided SAM templates")
     args = ap.parse_args()
 
     root = os.path.dirname(os.path.abspath(args.template))
     with open(args.stacks, encoding="utf-8") as f:
         stacks = expand_stacks(json.load(f))
+    if args.samconfig:
+        stacks += samconfig_stacks(args.samconfig)
     template = load_template(args.template)
     os.makedirs(args.out, exist_ok=True)
     problems = []
