@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/switchyard-dr/switchyard/internal/local/devtools"
@@ -17,46 +16,29 @@ import (
 // SAM translator: the checks below run on what the translator makes of the template.
 func requireSAMTools(t *testing.T) {
 	t.Helper()
-	err := exec.Command("python3", "-c", "import cfnlint, samtranslator").Run()
+	err := templatecheck.MissingSAMTools()
 	if err == nil {
 		return
 	}
-	msg := "python3 with cfn-lint 1.51 and aws-sam-translator 1.110 is needed (pip install cfn-lint==1.51.0 aws-sam-translator==1.110.0): " + err.Error()
 	if os.Getenv("CI") != "" {
-		t.Fatal("CI is set and " + msg)
+		t.Fatal("CI is set and " + err.Error())
 	}
-	t.Skip(msg + " (set CI=1 to make this a failure)")
+	t.Skip(err.Error() + " (set CI=1 to make this a failure)")
 }
 
-var (
-	stacksOnce sync.Once
-	stacks     []templatecheck.Stack
-	stacksErr  error
-)
-
-// repoStacks renders template.yaml once per test binary for every combination of stacks.json.
+// repoStacks is every stack of the repository's template, as CloudFormation sees it.
 func repoStacks(t *testing.T) []templatecheck.Stack {
 	t.Helper()
 	requireSAMTools(t)
-	stacksOnce.Do(func() {
-		root, err := devtools.Root()
-		if err != nil {
-			stacksErr = err
-			return
-		}
-		dir, err := os.MkdirTemp("", "switchyard-stacks-")
-		if err != nil {
-			stacksErr = err
-			return
-		}
-		stacks, stacksErr = templatecheck.RenderStacks(root, filepath.Join(root, "template.yaml"),
-			filepath.Join(root, "internal", "templatecheck", "stacks.json"), filepath.Join(root, "samconfig.toml"), dir)
-		os.RemoveAll(dir)
-	})
-	if stacksErr != nil {
-		t.Fatal(stacksErr)
+	root, err := devtools.Root()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return stacks
+	all, err := templatecheck.RepoStacks(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
 }
 
 func stackNamed(t *testing.T, name string) templatecheck.Stack {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Stack is one parameter combination of the template as CloudFormation sees it: conditions decided,
@@ -90,4 +91,36 @@ func (s Stack) OfType(typ string) []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+var (
+	repoOnce   sync.Once
+	repoStacks []Stack
+	repoErr    error
+)
+
+// RepoStacks renders the repository's template.yaml for internal/templatecheck/stacks.json and
+// samconfig.toml, once per process (rendering takes seconds).
+func RepoStacks(root string) ([]Stack, error) {
+	repoOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "switchyard-stacks-")
+		if err != nil {
+			repoErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		repoStacks, repoErr = RenderStacks(root, filepath.Join(root, "template.yaml"),
+			filepath.Join(root, "internal", "templatecheck", "stacks.json"), filepath.Join(root, "samconfig.toml"), dir)
+	})
+	return repoStacks, repoErr
+}
+
+// MissingSAMTools says what to install when python3 cannot import cfn-lint and the SAM translator,
+// which RenderStacks needs; nil when they are there.
+func MissingSAMTools() error {
+	if err := exec.Command("python3", "-c", "import cfnlint, samtranslator").Run(); err != nil {
+		return fmt.Errorf("python3 with cfn-lint 1.51 and aws-sam-translator 1.110 is needed "+
+			"(pip install cfn-lint==1.51.0 aws-sam-translator==1.110.0): %v", err)
+	}
+	return nil
 }
