@@ -106,7 +106,7 @@ func TestAlwaysAnswersCloudFormation(t *testing.T) {
 		"AWS_ENDPOINT_URL": cloud.URL(), "AWS_ACCESS_KEY_ID": "AKIALOCAL", "AWS_SECRET_ACCESS_KEY": "local"}
 	unreadable := map[string]string{"DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:no-such-admin-AbCdEf",
 		"DB_APP_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:no-such-app-AbCdEf",
-		"DB_ENDPOINT": "127.0.0.1:1"}
+		"DB_ENDPOINT":       "127.0.0.1:1"}
 	invalid := map[string]string{"DB_AUTH": "not-a-mode"}
 	quiet := slog.New(slog.DiscardHandler)
 
