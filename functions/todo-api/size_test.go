@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +16,7 @@ const maxBootstrapBytes = 16_000_000
 // BenchmarkBootstrapSize builds the function exactly as `sam build` does — its builder runs
 // `make --makefile <root>/Makefile build-TodoApiFunction` in the project root with ARTIFACTS_DIR set
 // (BuildMethod makefile, ContextPath and WorkingDirectory ".") — and reports the artifact's size; it
-// fails over budget. It is a benchmark so that `make test` does not pay for a cross-compile.
+// fails over budget or when the artifact is not a static arm64 executable. It is a benchmark so that `make test` does not pay for a cross-compile.
 func BenchmarkBootstrapSize(b *testing.B) {
 	root, err := devtools.Root()
 	if err != nil {
@@ -28,9 +29,25 @@ func BenchmarkBootstrapSize(b *testing.B) {
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("make build-TodoApiFunction: %v\n%s", err, msg)
 	}
-	st, err := os.Stat(filepath.Join(artifacts, "bootstrap"))
+	bin := filepath.Join(artifacts, "bootstrap")
+	st, err := os.Stat(bin)
 	if err != nil {
 		b.Fatal(err)
+	}
+	// What Lambda runs: an arm64 executable that needs no dynamic loader (CGO off whatever the
+	// builder's shell says).
+	f, err := elf.Open(bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_AARCH64 {
+		b.Errorf("bootstrap is built for %v, want arm64", f.Machine)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b.Error("bootstrap is dynamically linked: the build must set CGO_ENABLED=0")
+		}
 	}
 	for b.Loop() {
 		// The measurement is the build above; the loop only satisfies the benchmark protocol.
