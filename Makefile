@@ -10,18 +10,36 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 export CGO_ENABLED := 0
 export SWITCHYARD_NODE := $(CURDIR)/node_modules/.bin/node
 
-.PHONY: all build build-deploy build-local edge-bundle test lint bench drill run invoke node clean
+.PHONY: all build build-deploy build-local edge-bundle test lint lint-template bench drill run invoke node clean
 
 all: build
 
-## build: every function as linux/arm64 .build/<function>/bootstrap (deployment), as the host
-## architecture .build/local/<function>/bootstrap (local host), and the Lambda@Edge zip.
+## build: every function as linux/arm64 .build/<function>/bootstrap (deployment, through the same
+## build-<LogicalId> targets `sam build` runs), as the host architecture .build/local/<function>/bootstrap
+## (local host), and the Lambda@Edge zip.
 build: build-deploy build-local edge-bundle
 
+# template.yaml's Go functions: <LogicalId>:<folder under functions/>. `sam build` (BuildMethod: makefile,
+# ContextPath and WorkingDirectory ".") runs `make --makefile <this Makefile> build-<LogicalId>` in the
+# project root with ARTIFACTS_DIR set to the function's artifact folder; it expects the bootstrap there.
+SAM_FUNCTIONS := TodoApiFunction:todo-api MigrateFunction:migrate \
+	FailoverPreflightFunction:failover-preflight FailoverPromoteFunction:failover-promote \
+	FailoverAwaitFunction:failover-await FailoverTrafficFunction:failover-traffic \
+	FailoverVerifyFunction:failover-verify FailoverNotifyFunction:failover-notify \
+	FailoverTriggerFunction:failover-trigger PeerProberFunction:peer-prober \
+	EdgeRewriteNativeFunction:edge-rewrite
+SAM_TARGETS := $(foreach f,$(SAM_FUNCTIONS),build-$(firstword $(subst :, ,$(f))))
+
+.PHONY: $(SAM_TARGETS)
+$(SAM_TARGETS): build-%:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: sam build sets it; by hand run make $@ ARTIFACTS_DIR=<folder>"; exit 2; }
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" \
+		./functions/$(lastword $(subst :, ,$(filter $*:%,$(SAM_FUNCTIONS))))
+
 build-deploy:
-	@for fn in $(FUNCTIONS); do \
-		echo "build $$fn (linux/arm64)"; \
-		GOOS=linux GOARCH=arm64 $(GO) build $(BUILD_FLAGS) -o .build/$$fn/bootstrap ./functions/$$fn || exit 1; \
+	@for f in $(SAM_FUNCTIONS); do \
+		id=$${f%%:*}; fn=$${f#*:}; echo "build $$fn (linux/arm64, make build-$$id)"; \
+		$(MAKE) --no-print-directory build-$$id ARTIFACTS_DIR=$(CURDIR)/.build/$$fn || exit 1; \
 	done
 
 build-local:
@@ -31,7 +49,13 @@ build-local:
 
 ## edge-bundle: the edge-rewrite handler as Go→WebAssembly inside a Node.js 22 loader, zipped for Lambda@Edge.
 edge-bundle:
-	$(GO) run ./cmd/edgebundle -out .build/edge-rewrite-edge
+	@$(MAKE) --no-print-directory build-EdgeRewriteFunction ARTIFACTS_DIR=$(CURDIR)/.build/edge-rewrite-edge
+
+# The Lambda@Edge function (template.yaml EdgeRewriteFunction), as sam build runs it.
+.PHONY: build-EdgeRewriteFunction
+build-EdgeRewriteFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: sam build sets it; by hand run make $@ ARTIFACTS_DIR=<folder>"; exit 2; }
+	$(GO) run ./cmd/edgebundle -out "$(ARTIFACTS_DIR)"
 
 ## node: Node.js 22, aws-local-stepfunctions and asl-validator into node_modules (from package-lock.json).
 node: node_modules/.bin/node
@@ -44,13 +68,26 @@ node_modules/.bin/node: package.json package-lock.json
 test: node lint
 	$(GO) test -count=1 -timeout 14m ./...
 
-## lint: formatting, vet, the state machine definition.
-lint: node
+## lint: formatting, vet, the state machine definition, and cfn-lint on every stack template.yaml makes.
+lint: node lint-template
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
 		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	@for f in statemachine/*.asl.json; do [ -e "$$f" ] || continue; \
 		node_modules/.bin/asl-validator --json-path "$$f" || exit 1; done
+
+## lint-template: cfn-lint (which runs the SAM translator) on each parameter combination of
+## internal/templatecheck/stacks.json and each samconfig.toml environment, with its conditions decided,
+## in the stack's region: no error and no warning. The undecided template must have no error; its warnings are listed in the README.
+STACKS_DIR := .build/stacks
+lint-template:
+	@command -v cfn-lint >/dev/null || { echo "cfn-lint is missing: pip install cfn-lint==1.51.0 aws-sam-translator==1.110.0 (see README, Tools)"; exit 1; }
+	@rm -rf $(STACKS_DIR)
+	python3 internal/templatecheck/stacks.py --no-translate --samconfig samconfig.toml --out $(STACKS_DIR)
+	cfn-lint --regions us-east-1 -- $(STACKS_DIR)/primary-*.sam.json $(STACKS_DIR)/edge*.sam.json \
+		$(STACKS_DIR)/samconfig-primary.sam.json $(STACKS_DIR)/samconfig-edge.sam.json
+	cfn-lint --regions us-west-2 -- $(STACKS_DIR)/secondary-*.sam.json $(STACKS_DIR)/samconfig-secondary.sam.json
+	cfn-lint --regions us-east-1 --non-zero-exit-code error -- template.yaml
 
 ## bench: the performance targets, measured (figures go in the README).
 bench: node

@@ -52,6 +52,10 @@ type DB struct {
 	Name             string // iam mode
 	Region           string // for IAM tokens and AWS clients
 	QueryTimeout     time.Duration
+	// CAFile (DB_CA_FILE, optional) is a PEM bundle trusted for the database's TLS certificate beside
+	// the system roots: the RDS CA bundle when a function connects to a cluster endpoint directly
+	// rather than through RDS Proxy (whose certificates chain to the system's Amazon roots).
+	CAFile string
 }
 
 // NeedsAWS reports whether the mode calls AWS APIs (and so needs an aws.Config).
@@ -72,6 +76,19 @@ type Migrate struct {
 	// and password: after migrating, the function creates that user, or updates its password.
 	AppSecretARN string
 	Tracing      bool
+	// Responses says where custom resource responses may go.
+	Responses CustomResourceResponses
+}
+
+// CustomResourceResponses widens where the migrate function sends CloudFormation custom resource
+// responses. Deployed, both fields are empty: responses go only over HTTPS, verified against the
+// system roots, to CloudFormation's pre-signed S3 hosts on amazonaws.com. Tests that run the real
+// binary set them to reach a local HTTPS listener; the template never does (a template check says so).
+type CustomResourceResponses struct {
+	// TestHosts (CFN_RESPONSE_TEST_HOSTS, comma-separated host:port) are accepted as response hosts.
+	TestHosts []string
+	// TestCAFile (CFN_RESPONSE_TEST_CA_FILE) is a PEM certificate trusted for those hosts.
+	TestCAFile string
 }
 
 // Lookup reads one variable; os.LookupEnv in production, a map in tests.
@@ -100,7 +117,21 @@ func LoadTodoAPI(env Lookup) (TodoAPI, error) {
 // LoadMigrate reads and validates the migrate configuration.
 func LoadMigrate(env Lookup) (Migrate, error) {
 	db, err := loadDB(env)
-	c := Migrate{DB: db, AppSecretARN: get(env, "DB_APP_SECRET_ARN"), Tracing: tracing(env)}
+	c := Migrate{DB: db, AppSecretARN: get(env, "DB_APP_SECRET_ARN"), Tracing: tracing(env),
+		Responses: CustomResourceResponses{TestCAFile: get(env, "CFN_RESPONSE_TEST_CA_FILE")}}
+	for _, h := range strings.Split(get(env, "CFN_RESPONSE_TEST_HOSTS"), ",") {
+		if h = strings.TrimSpace(h); h == "" {
+			continue
+		}
+		if _, _, splitErr := net.SplitHostPort(h); splitErr != nil {
+			err = errors.Join(err, fmt.Errorf("CFN_RESPONSE_TEST_HOSTS: %q is not host:port", h))
+			continue
+		}
+		c.Responses.TestHosts = append(c.Responses.TestHosts, strings.ToLower(h))
+	}
+	if len(c.Responses.TestHosts) > 0 && c.Responses.TestCAFile == "" {
+		err = errors.Join(err, errors.New("CFN_RESPONSE_TEST_HOSTS needs CFN_RESPONSE_TEST_CA_FILE: responses go over HTTPS only"))
+	}
 	if c.AppSecretARN != "" && !db.NeedsAWS() {
 		err = errors.Join(err, errors.New("DB_APP_SECRET_ARN needs DB_AUTH=secret or iam: the secret is read from Secrets Manager"))
 	}
@@ -130,6 +161,7 @@ func loadDB(env Lookup) (DB, error) {
 		User:             get(env, "DB_USER"),
 		Name:             get(env, "DB_NAME"),
 		Region:           get(env, "AWS_REGION"),
+		CAFile:           get(env, "DB_CA_FILE"),
 	}
 	c.DSN, _ = env("DB_DSN")
 	if c.Region == "" {

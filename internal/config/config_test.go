@@ -126,3 +126,27 @@ func TestLoadMigrateAppSecret(t *testing.T) {
 		t.Errorf("DB_APP_SECRET_ARN with DB_AUTH=dsn: got %v, want an error naming DB_APP_SECRET_ARN", err)
 	}
 }
+
+func TestLoadMigrateResponseSeam(t *testing.T) {
+	base := map[string]string{"AWS_REGION": "eu-west-1", "DB_AUTH": "dsn", "DB_DSN": "app:pw@tcp(127.0.0.1:3306)/switchyard"}
+	c, err := config.LoadMigrate(env(base))
+	if err != nil || len(c.Responses.TestHosts) != 0 || c.Responses.TestCAFile != "" {
+		t.Errorf("deployed configuration: %+v %v, want no test hosts and no test CA", c.Responses, err)
+	}
+	seam := map[string]string{"CFN_RESPONSE_TEST_HOSTS": "127.0.0.1:8443, LocalHost:9443", "CFN_RESPONSE_TEST_CA_FILE": "/tmp/ca.pem"}
+	for k, v := range base {
+		seam[k] = v
+	}
+	c, err = config.LoadMigrate(env(seam))
+	if err != nil || strings.Join(c.Responses.TestHosts, ",") != "127.0.0.1:8443,localhost:9443" {
+		t.Errorf("seam: %+v %v", c.Responses, err)
+	}
+	delete(seam, "CFN_RESPONSE_TEST_CA_FILE")
+	if _, err := config.LoadMigrate(env(seam)); err == nil || !strings.Contains(err.Error(), "CFN_RESPONSE_TEST_CA_FILE") {
+		t.Errorf("test hosts without a CA: err = %v, want one naming CFN_RESPONSE_TEST_CA_FILE", err)
+	}
+	seam["CFN_RESPONSE_TEST_HOSTS"], seam["CFN_RESPONSE_TEST_CA_FILE"] = "no-port", "/tmp/ca.pem"
+	if _, err := config.LoadMigrate(env(seam)); err == nil || !strings.Contains(err.Error(), "host:port") {
+		t.Errorf("host without port: err = %v, want host:port", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -176,17 +177,37 @@ func iamConfig(c config.DB, creds aws.CredentialsProvider) (*mysql.Config, error
 	if err != nil {
 		return nil, fmt.Errorf("DB_ENDPOINT must be host:port: %v", err)
 	}
-	roots, err := x509.SystemCertPool()
+	tc, err := verifiedTLS(host, c)
 	if err != nil {
-		return nil, fmt.Errorf("load the system trust store for TLS to %s: %w", host, err)
+		return nil, err
 	}
 	cfg := mysql.NewConfig()
 	cfg.Net, cfg.Addr, cfg.User, cfg.DBName = "tcp", c.Endpoint, c.User, c.Name
 	cfg.AllowCleartextPasswords = true // the token goes as a cleartext password, hence mandatory TLS
-	cfg.TLS = &tls.Config{ServerName: host, RootCAs: roots, MinVersion: tls.VersionTLS12}
+	cfg.TLS = tc
 	withDefaults(cfg, c)
 	err = cfg.Apply(mysql.BeforeConnect(iamToken(c.Endpoint, c.Region, c.User, creds)))
 	return cfg, err
+}
+
+// verifiedTLS is the TLS every AWS mode insists on: no plaintext fallback, the certificate checked
+// against the system roots (RDS Proxy's Amazon roots) and DB_CA_FILE (the RDS CA bundle, for a
+// cluster endpoint), for host.
+func verifiedTLS(host string, c config.DB) (*tls.Config, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		return nil, fmt.Errorf("load the system trust store for TLS to %s: %w", host, err)
+	}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("DB_CA_FILE: %w", err)
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("DB_CA_FILE %s holds no PEM certificate", c.CAFile)
+		}
+	}
+	return &tls.Config{ServerName: host, RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
 }
 
 // iamToken sets a fresh IAM authentication token as the password of each new connection.
@@ -268,11 +289,16 @@ func (s *secretConnector) fetch(ctx context.Context) (*mysql.Config, error) {
 	if sec.Username == "" || sec.DBName == "" {
 		return nil, fmt.Errorf("secret %s (DB_SECRET_ARN) lacks username or dbname", s.arn)
 	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("database address %q is not host:port", addr)
+	}
 	cfg := mysql.NewConfig()
 	cfg.Net, cfg.Addr, cfg.User, cfg.Passwd, cfg.DBName = "tcp", addr, sec.Username, sec.Password, sec.DBName
-	// Encrypt whenever the server offers TLS. The endpoint may be a cluster (RDS CA) or a proxy (Amazon
-	// roots), or a local server without TLS; iam mode is the one that insists on verified TLS.
-	cfg.TLSConfig = "preferred"
+	// The admin password must never travel in clear or to a server that cannot prove who it is.
+	if cfg.TLS, err = verifiedTLS(host, s.c); err != nil {
+		return nil, err
+	}
 	withDefaults(cfg, s.c)
 	return cfg, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
+	"github.com/switchyard-dr/switchyard/internal/local/mariadb"
 	"github.com/switchyard-dr/switchyard/internal/local/mariadb/mariadbtest"
 )
 
@@ -165,9 +166,9 @@ func secretJSON(user, pass, host string, port any, dbname string) string {
 	return string(b)
 }
 
-func openSecret(t *testing.T, sm *secretStore, endpoint string) (*sql.DB, error) {
+func openSecret(t *testing.T, sm *secretStore, endpoint, caFile string) (*sql.DB, error) {
 	t.Helper()
-	c := config.DB{Auth: config.DBAuthSecret, SecretARN: sm.arn, Endpoint: endpoint, Region: "eu-west-1", QueryTimeout: 2 * time.Second}
+	c := config.DB{Auth: config.DBAuthSecret, SecretARN: sm.arn, Endpoint: endpoint, Region: "eu-west-1", QueryTimeout: 2 * time.Second, CAFile: caFile}
 	pool, err := Open(context.Background(), c, Deps{Secrets: sm.client()})
 	if pool != nil {
 		t.Cleanup(func() { pool.Close() })
@@ -175,9 +176,21 @@ func openSecret(t *testing.T, sm *secretStore, endpoint string) (*sql.DB, error)
 	return pool, err
 }
 
-func TestSecretMode(t *testing.T) {
-	srv, dsn := mariadbtest.App(t)
+// tlsApp is a private server that offers TLS, with an application database and user.
+func tlsApp(t *testing.T) (*mariadb.Server, *mysql.Config) {
+	t.Helper()
+	srv := mariadbtest.Start(t, mariadb.Options{Name: t.Name(), TLS: true})
+	dsn, err := srv.CreateApp(context.Background(), "switchyard", "todo_app", "todo-app-password")
+	if err != nil {
+		t.Fatal(err)
+	}
 	app, _ := mysql.ParseDSN(dsn)
+	return srv, app
+}
+
+func TestSecretMode(t *testing.T) {
+	srv, app := tlsApp(t)
+	ca := srv.CAFile()
 	host, port := "127.0.0.1", srv.Port
 	right := secretJSON(app.User, app.Passwd, host, port, app.DBName)
 	stale := secretJSON(app.User, "rotated-away-hunter2", host, port, app.DBName)
@@ -185,7 +198,7 @@ func TestSecretMode(t *testing.T) {
 	t.Run("connects with the secret", func(t *testing.T) {
 		sm := newSecretStore(t, secretJSON(app.User, app.Passwd, host, "3306-ignored", app.DBName))
 		// The port is no number here, so DB_ENDPOINT must supply the address.
-		pool, err := openSecret(t, sm, "127.0.0.1:"+strconv.Itoa(port))
+		pool, err := openSecret(t, sm, "127.0.0.1:"+strconv.Itoa(port), ca)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +211,7 @@ func TestSecretMode(t *testing.T) {
 	})
 	t.Run("re-fetches once after a rotation", func(t *testing.T) {
 		sm := newSecretStore(t, stale)
-		pool, err := openSecret(t, sm, "")
+		pool, err := openSecret(t, sm, "", ca)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +225,7 @@ func TestSecretMode(t *testing.T) {
 	})
 	t.Run("gives up after one re-fetch", func(t *testing.T) {
 		sm := newSecretStore(t, stale)
-		pool, err := openSecret(t, sm, "")
+		pool, err := openSecret(t, sm, "", ca)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,7 +243,7 @@ func TestSecretMode(t *testing.T) {
 	})
 	t.Run("an incomplete secret is rejected without echoing it", func(t *testing.T) {
 		sm := newSecretStore(t, secretJSON("", "hunter2", host, port, ""))
-		_, err := openSecret(t, sm, "")
+		_, err := openSecret(t, sm, "", ca)
 		if err == nil || !strings.Contains(err.Error(), "DB_SECRET_ARN") || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("err = %v, want one naming DB_SECRET_ARN without the password", err)
 		}
@@ -254,5 +267,30 @@ func TestOpenPools(t *testing.T) {
 	p.ReadOnly.Close()
 	if got := p.ReadOnly.Stats().MaxOpenConnections; got != MaxOpenConns {
 		t.Errorf("read-only pool MaxOpenConnections = %d, want %d", got, MaxOpenConns)
+	}
+}
+
+// The admin password never travels in clear nor to a server whose certificate is not trusted: secret
+// mode has no plaintext fallback and verifies the certificate.
+func TestSecretModeInsistsOnVerifiedTLS(t *testing.T) {
+	plain, dsn := mariadbtest.App(t)
+	app, _ := mysql.ParseDSN(dsn)
+	sm := newSecretStore(t, secretJSON(app.User, app.Passwd, "127.0.0.1", plain.Port, app.DBName))
+	pool, err := openSecret(t, sm, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.Ping(); err == nil || !strings.Contains(err.Error(), "TLS") {
+		t.Errorf("ping a server without TLS = %v, want a TLS refusal", err)
+	}
+
+	srv, tlsUser := tlsApp(t)
+	sm = newSecretStore(t, secretJSON(tlsUser.User, tlsUser.Passwd, "127.0.0.1", srv.Port, tlsUser.DBName))
+	pool, err = openSecret(t, sm, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.Ping(); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("ping a server whose certificate no trusted CA signed = %v, want a certificate error", err)
 	}
 }

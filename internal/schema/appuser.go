@@ -2,9 +2,12 @@ package schema
 
 import (
 	"context"
+	"crypto/sha1"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // identifier is what EnsureAppUser accepts as a user or database name: it is written into the
@@ -20,8 +23,10 @@ type AppUser struct {
 // EnsureAppUser creates the application's user, or sets its password to the current one (after a
 // rotation), and grants it row access to the connected database and nothing more: no DDL, and no
 // SUPER or READ ONLY ADMIN, so that a read-only (reader) region refuses its writes as it should.
-// The statements take the name and password as parameters: db must interpolate them client-side
-// (interpolateParams=true, which internal/db forces), since MySQL cannot prepare account statements.
+// The password itself never reaches the server: the statements carry its mysql_native_password hash
+// (computed here), so the server's general log, slow log or process list cannot show it. The name and
+// hash are parameters that db interpolates client-side (interpolateParams=true, which internal/db
+// forces), since MySQL cannot prepare account statements.
 func EnsureAppUser(ctx context.Context, db *sql.DB, u AppUser) error {
 	if !identifier.MatchString(u.Name) {
 		return fmt.Errorf("app user name %q: use letters, digits and underscores only", u.Name)
@@ -40,8 +45,9 @@ func EnsureAppUser(ctx context.Context, db *sql.DB, u AppUser) error {
 		query string
 		args  []any
 	}{
-		{"CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", []any{u.Name, u.Password}},
-		{"ALTER USER ?@'%' IDENTIFIED BY ?", []any{u.Name, u.Password}},
+		// MySQL 8.0 (Aurora MySQL 3) and MariaDB both take IDENTIFIED WITH <plugin> AS '<hash>'.
+		{"CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED WITH mysql_native_password AS ?", []any{u.Name, NativePasswordHash(u.Password)}},
+		{"ALTER USER ?@'%' IDENTIFIED WITH mysql_native_password AS ?", []any{u.Name, NativePasswordHash(u.Password)}},
 		{"GRANT SELECT, INSERT, UPDATE, DELETE ON `" + database.String + "`.* TO ?@'%'", []any{u.Name}},
 	}
 	for _, s := range stmts {
@@ -51,4 +57,12 @@ func EnsureAppUser(ctx context.Context, db *sql.DB, u AppUser) error {
 		}
 	}
 	return nil
+}
+
+// NativePasswordHash is the mysql_native_password authentication string of password: "*" and the
+// upper-case hex of SHA1(SHA1(password)), what the server stores and checks logins against.
+func NativePasswordHash(password string) string {
+	first := sha1.Sum([]byte(password))
+	second := sha1.Sum(first[:])
+	return "*" + strings.ToUpper(hex.EncodeToString(second[:]))
 }

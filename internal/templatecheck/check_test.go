@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -26,22 +27,6 @@ func repoTemplate(t *testing.T) (string, *templatecheck.Template) {
 		t.Fatal(err)
 	}
 	return root, tpl
-}
-
-// The template validates against the SAM and CloudFormation resource schemas in ../shared/schemas.
-func TestTemplateMatchesTheSchemas(t *testing.T) {
-	root, tpl := repoTemplate(t)
-	dir := filepath.Join(root, "..", "shared", "schemas")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("schemas not found beside the checkout (%v): the template checks need ../shared/schemas", err)
-	}
-	s, err := templatecheck.LoadSchemas(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range s.Validate(tpl) {
-		t.Error(p)
-	}
 }
 
 func TestEveryFunctionHasItsCodeAndEveryEventFolderAFunction(t *testing.T) {
@@ -70,52 +55,71 @@ func TestEveryFunctionHasItsCodeAndEveryEventFolderAFunction(t *testing.T) {
 	}
 }
 
-// Every ${Name} the state machine definitions use is a DefinitionSubstitution of the state machine
-// that deploys them, and every substitution is used.
+// Every ${Name} a deployed state machine's definition uses is one of its DefinitionSubstitutions, and
+// every substitution is used, in the definition as the SAM translator hands it to CloudFormation.
 func TestStateMachineSubstitutionsAreDefined(t *testing.T) {
-	root, tpl := repoTemplate(t)
 	found := 0
-	for id, r := range tpl.Resources {
-		if r.Type != "AWS::Serverless::StateMachine" {
-			continue
-		}
-		uri, _ := r.Properties["DefinitionUri"].(string)
-		b, err := os.ReadFile(filepath.Join(root, uri))
-		if err != nil {
-			t.Fatalf("%s: DefinitionUri: %v", id, err)
-		}
-		found++
-		var def any
-		if err := json.Unmarshal(b, &def); err != nil {
-			t.Fatalf("%s: %s is not JSON: %v", id, uri, err)
-		}
-		used := map[string]bool{}
-		for _, m := range regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`).FindAllStringSubmatch(string(b), -1) {
-			used[m[1]] = true
-		}
-		defined, _ := r.Properties["DefinitionSubstitutions"].(map[string]any)
-		for name := range used {
-			if _, ok := defined[name]; !ok {
-				t.Errorf("%s: %s uses ${%s}, which DefinitionSubstitutions does not define", id, uri, name)
+	for _, s := range repoStacks(t) {
+		for _, id := range s.OfType("AWS::StepFunctions::StateMachine") {
+			found++
+			p := s.Resources[id].Properties
+			def, err := json.Marshal(p["DefinitionString"])
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		for name := range defined {
-			if !used[name] {
-				t.Errorf("%s: DefinitionSubstitutions defines %s, which %s never uses", id, name, uri)
+			used := map[string]bool{}
+			for _, m := range regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`).FindAllStringSubmatch(string(def), -1) {
+				used[m[1]] = true
+			}
+			defined, _ := p["DefinitionSubstitutions"].(map[string]any)
+			for name := range used {
+				if _, ok := defined[name]; !ok {
+					t.Errorf("%s: %s uses ${%s}, which DefinitionSubstitutions does not define", s.Name, id, name)
+				}
+			}
+			for name := range defined {
+				if !used[name] {
+					t.Errorf("%s: %s: DefinitionSubstitutions defines %s, which the definition never uses", s.Name, id, name)
+				}
 			}
 		}
 	}
 	if found == 0 {
-		t.Fatal("template.yaml deploys no state machine")
+		t.Fatal("no stack deploys a state machine")
 	}
 }
 
-func TestFunctionsCarryTheGoBuildSettings(t *testing.T) {
-	_, tpl := repoTemplate(t)
+// Every Go function is built by `sam build` through the Makefile target that `make build` and the
+// size benchmark run (BuildMethod makefile, Makefile and working directory at the project root), for
+// arm64, and the target builds that function's folder with the deployment flags.
+func TestFunctionsAreBuiltByTheirMakeTarget(t *testing.T) {
+	root, tpl := repoTemplate(t)
 	for _, f := range tpl.Functions() {
 		r := tpl.Resources[f.LogicalID]
-		if r.Metadata["BuildMethod"] != "go1.x" {
-			t.Errorf("%s: Metadata.BuildMethod = %v, want go1.x (SAM builds it with go build in %s)", f.LogicalID, r.Metadata["BuildMethod"], f.CodeURI)
+		for key, want := range map[string]string{"BuildMethod": "makefile", "ContextPath": ".", "WorkingDirectory": "."} {
+			if got := r.Metadata[key]; got != want {
+				t.Errorf("%s: Metadata.%s = %v, want %s", f.LogicalID, key, got, want)
+			}
+		}
+		if arch, _ := r.Properties["Architectures"].([]any); len(arch) != 1 || arch[0] != "arm64" {
+			t.Errorf("%s: Architectures = %v, want [arm64]", f.LogicalID, r.Properties["Architectures"])
+		}
+		// make -n prints what SAM's builder would run: `make --makefile <root>/Makefile build-<id>`
+		// in the project root with ARTIFACTS_DIR set.
+		cmd := exec.Command("make", "-n", "--makefile", filepath.Join(root, "Makefile"), "build-"+f.LogicalID)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "ARTIFACTS_DIR=/artifacts/"+f.LogicalID)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: make build-%s: %v\n%s", f.LogicalID, f.LogicalID, err, out)
+			continue
+		}
+		got := strings.Join(strings.Fields(strings.ReplaceAll(string(out), "\\\n", " ")), " ")
+		for _, want := range []string{"GOOS=linux GOARCH=arm64 CGO_ENABLED=0", "-tags lambda.norpc -trimpath -ldflags \"-s -w\"",
+			"-o \"/artifacts/" + f.LogicalID + "/bootstrap\"", "./" + strings.TrimSuffix(f.CodeURI, "/")} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: make build-%s runs %q, which lacks %q", f.LogicalID, f.LogicalID, got, want)
+			}
 		}
 	}
 	g, _ := tpl.Globals["Function"].(map[string]any)
@@ -124,8 +128,10 @@ func TestFunctionsCarryTheGoBuildSettings(t *testing.T) {
 			t.Errorf("Globals.Function.%s = %v, want %s", key, got, want)
 		}
 	}
-	if arch, _ := g["Architectures"].([]any); len(arch) != 1 || arch[0] != "arm64" {
-		t.Errorf("Globals.Function.Architectures = %v, want [arm64]", g["Architectures"])
+	for key, v := range g {
+		if _, isList := v.([]any); isList {
+			t.Errorf("Globals.Function.%s is a list: SAM appends each function's own list to it", key)
+		}
 	}
 }
 
@@ -149,23 +155,42 @@ func TestSamconfigHasTheThreeEnvironmentsAndNoCachedBuilds(t *testing.T) {
 	}
 }
 
-// The HTTP API routes in template.yaml, which the local Lambda host serves too, are exactly the
-// routes the todo-api handler answers.
+// The HTTP API routes every regional stack deploys (as CloudFormation sees them) are exactly the
+// routes the todo-api handler answers; so are those the local Lambda host reads from template.yaml.
 func TestTemplateRoutesMatchTheHandler(t *testing.T) {
+	want := todoapi.Routes()
+	sort.Strings(want)
+	for _, s := range repoStacks(t) {
+		if len(s.OfType("AWS::ApiGatewayV2::Api")) == 0 {
+			continue
+		}
+		var got []string
+		for _, id := range s.OfType("AWS::ApiGatewayV2::Route") {
+			p := s.Resources[id].Properties
+			target, _ := p["Target"].(map[string]any)["Fn::Sub"].(string)
+			integration := strings.TrimSuffix(strings.TrimPrefix(target, "integrations/${"), "}")
+			uri, _ := s.Resources[integration].Properties["IntegrationUri"].(map[string]any)["Fn::GetAtt"].([]any)
+			if len(uri) == 2 && uri[0] == "TodoApiFunction" {
+				got = append(got, fmt.Sprint(p["RouteKey"]))
+			}
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: todo-api routes = %v, want %v", s.Name, got, want)
+		}
+	}
 	_, tpl := repoTemplate(t)
 	f, ok := tpl.Function("todo-api")
 	if !ok {
 		t.Fatal("template.yaml has no functions/todo-api/ function")
 	}
-	var got []string
+	var local []string
 	for _, r := range f.Routes {
-		got = append(got, r.Method+" "+r.Path)
+		local = append(local, r.Method+" "+r.Path)
 	}
-	want := todoapi.Routes()
-	sort.Strings(got)
-	sort.Strings(want)
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("todo-api routes = %v, want %v", got, want)
+	sort.Strings(local)
+	if strings.Join(local, ",") != strings.Join(want, ",") {
+		t.Errorf("routes the local host reads = %v, want %v", local, want)
 	}
 }
 
@@ -174,7 +199,7 @@ func TestTemplateRoutesMatchTheHandler(t *testing.T) {
 func TestEdgeFunctionDeploysTheBundle(t *testing.T) {
 	_, tpl := repoTemplate(t)
 	f := tpl.Resources["EdgeRewriteFunction"].Properties
-	for key, want := range map[string]string{"CodeUri": ".build/edge-rewrite-edge/", "Runtime": "nodejs22.x",
+	for key, want := range map[string]string{"CodeUri": "cmd/edgebundle/", "Runtime": "nodejs22.x",
 		"Handler": "index.handler", "Tracing": "Disabled", "AutoPublishAlias": "live"} {
 		if got := f[key]; got != want {
 			t.Errorf("EdgeRewriteFunction.%s = %v, want %s", key, got, want)
@@ -190,9 +215,14 @@ func TestEdgeFunctionDeploysTheBundle(t *testing.T) {
 		t.Errorf("the edge role is not trusted by edgelambda.amazonaws.com: %s", doc)
 	}
 	root, _ := devtools.Root()
-	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
-	if err != nil || !strings.Contains(string(mk), "-out "+strings.TrimSuffix(f["CodeUri"].(string), "/")) {
-		t.Errorf("the Makefile does not build the bundle into the edge function's CodeUri %v", f["CodeUri"])
+	cmd := exec.Command("make", "-n", "--makefile", filepath.Join(root, "Makefile"), "build-EdgeRewriteFunction")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "ARTIFACTS_DIR=/artifacts/edge")
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "run ./cmd/edgebundle -out \"/artifacts/edge\"") {
+		t.Errorf("make build-EdgeRewriteFunction does not bundle into ARTIFACTS_DIR as sam build runs it: %v\n%s", err, out)
+	}
+	if meta := tpl.Resources["EdgeRewriteFunction"].Metadata; meta["BuildMethod"] != "makefile" || meta["ContextPath"] != "." || meta["WorkingDirectory"] != "." {
+		t.Errorf("EdgeRewriteFunction Metadata = %v, want BuildMethod makefile with ContextPath and WorkingDirectory \".\"", meta)
 	}
 	dist := fmt.Sprint(tpl.Resources["Distribution"].Properties)
 	if !strings.Contains(dist, "EventType:origin-request") || !strings.Contains(dist, "Ref:EdgeRewriteFunction.Version") {
@@ -221,5 +251,21 @@ func TestOrchestratorSettings(t *testing.T) {
 	env := fmt.Sprint(tpl.Resources[trigger.LogicalID].Properties["Environment"])
 	if !strings.Contains(env, fmt.Sprint(alarm["AlarmName"])) {
 		t.Errorf("the trigger's ALARM_NAMES (%s) does not name the peer alarm %v", env, alarm["AlarmName"])
+	}
+}
+
+// The migrate function's test seam (responses to a local HTTPS host) is configuration that only
+// tests set: no deployed function carries it, nor a database CA override it does not need.
+func TestNoDeployedFunctionCarriesTheTestSeam(t *testing.T) {
+	for _, s := range repoStacks(t) {
+		for _, id := range s.OfType("AWS::Lambda::Function") {
+			envBlock, _ := s.Resources[id].Properties["Environment"].(map[string]any)
+			vars, _ := envBlock["Variables"].(map[string]any)
+			for name := range vars {
+				if strings.HasPrefix(name, "CFN_RESPONSE_TEST_") {
+					t.Errorf("%s: %s sets %s, which widens where custom resource responses may go", s.Name, id, name)
+				}
+			}
+		}
 	}
 }

@@ -1,6 +1,8 @@
-// Package templatecheck reads Switchyard's SAM template (template.yaml) for local tooling: the local
-// Lambda host derives functions and routes from it, and the template checks validate it against the
-// SAM and CloudFormation resource schemas.
+// Package templatecheck reads Switchyard's SAM template (template.yaml) for local tooling and checks
+// it as AWS will see it. Load/Parse read the source template: the local Lambda host derives functions
+// and routes from it. RenderStacks has stacks.py decide each parameter combination's conditions,
+// evaluate the Rules, load it as `sam build` does and translate it with aws-sam-translator; Check then
+// applies the deploy-time rules that neither cfn-lint (run by `make lint`) nor SAM knows.
 //
 // CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, ...) become their long forms ({"Ref": x},
 // {"Fn::Sub": x}, {"Fn::GetAtt": [resource, attribute]}), so values are plain JSON-like Go values:
@@ -128,7 +130,8 @@ var shortForms = map[string]string{
 	"!Equals": "Fn::Equals", "!Not": "Fn::Not", "!And": "Fn::And", "!Or": "Fn::Or",
 	"!FindInMap": "Fn::FindInMap", "!ImportValue": "Fn::ImportValue", "!Base64": "Fn::Base64",
 	"!GetAZs": "Fn::GetAZs", "!Cidr": "Fn::Cidr", "!ToJsonString": "Fn::ToJsonString",
-	"!Length": "Fn::Length",
+	"!Length": "Fn::Length", "!Contains": "Fn::Contains", "!EachMemberEquals": "Fn::EachMemberEquals",
+	"!EachMemberIn": "Fn::EachMemberIn", "!RefAll": "Fn::RefAll", "!ValueOf": "Fn::ValueOf", "!ValueOfAll": "Fn::ValueOfAll",
 }
 
 func value(n *yaml.Node) (any, error) {

@@ -110,8 +110,6 @@ var fixtures = map[string]want{
 	"delete":                     {status: 204},
 	"delete-missing":             {404, todoapi.ProblemNotFound, "", nil},
 	"health":                     {status: 200},
-	"method-not-allowed":         {405, todoapi.ProblemMethodNotAllowed, "DELETE", []string{"Allow"}},
-	"unknown-route":              {404, todoapi.ProblemNotFound, "/todo", nil},
 	"v1-get":                     {200, "", "", []string{"ETag"}},
 	"v1-get-no-id":               {400, todoapi.ProblemInvalidRequest, "id", nil},
 	"v1-create":                  {201, "", "", []string{"Location"}},

@@ -33,6 +33,9 @@ type Options struct {
 	ServerID int
 	// Name labels the server in errors and logs ("region-a").
 	Name string
+	// TLS makes the server offer TLS with a certificate for 127.0.0.1 that it issues itself; CAFile
+	// names that certificate for clients that verify it, as the deployed functions do.
+	TLS bool
 }
 
 // Server is one running private mariadbd.
@@ -79,6 +82,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := s.install(ctx); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
+	}
+	if opts.TLS {
+		if err := s.issueCertificate(); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("mariadb %s: TLS certificate: %w", opts.Name, err)
+		}
 	}
 	var lastErr error
 	for range 3 { // a free port can be taken between probing and binding: try another
@@ -143,6 +152,9 @@ func (s *Server) launch(ctx context.Context) error {
 		"--log-bin=binlog", "--binlog-format=ROW", "--gtid-strict-mode=ON", "--log-slave-updates=ON",
 		"--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M", "--max-connections=500",
 		"--log-error="+s.errLog(), "--pid-file="+filepath.Join(s.dir, "mysqld.pid"))
+	if s.opts.TLS {
+		cmd.Args = append(cmd.Args, "--ssl-cert="+s.CAFile(), "--ssl-key="+s.keyFile())
+	}
 	// Its own process group, so a Ctrl-C aimed at the caller does not kill it before Close runs.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -1,27 +1,36 @@
 // Package migratehandler is the migrate function's Lambda handler. It accepts a direct invocation
 // {"action":"migrate"} and answers with the schema.Result, and a CloudFormation custom resource event,
 // for which it migrates on Create and Update, does nothing on Delete, and always PUTs SUCCESS or FAILED
-// to the event's ResponseURL so that a stack never waits an hour for a reply that will not come. On a
+// to the event's ResponseURL so that a stack never waits for a reply that will not come. On a
 // schedule, {"action":"expire-idempotency-keys"} sweeps idempotency records past their 24 hours.
+//
+// Nothing that can fail runs before the handler: configuration, AWS configuration, the admin secret
+// and the database are all set up by the first invocation that needs them (see Connect), so a failure
+// becomes a FAILED response instead of an exit during init that CloudFormation never hears about.
+//
+// Responses go only to HTTPS URLs on CloudFormation's response hosts (see Responder), and a custom
+// resource event whose ResponseURL is anything else runs nothing: a forged Create cannot make the
+// function migrate, or send a request to a host of the forger's choice.
 package migratehandler
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/url"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/switchyard-dr/switchyard/internal/config"
+	"github.com/switchyard-dr/switchyard/internal/db"
+	"github.com/switchyard-dr/switchyard/internal/eventjson"
 	"github.com/switchyard-dr/switchyard/internal/schema"
+	"github.com/switchyard-dr/switchyard/internal/tracing"
 )
 
 // PhysicalResourceID names the schema resource when CloudFormation has not named it yet. It never
@@ -30,11 +39,7 @@ const PhysicalResourceID = "switchyard-schema"
 
 // Margins kept before the invocation's deadline: enough to PUT the custom resource response after a
 // migration that ran out of time.
-const (
-	responseMargin  = 5 * time.Second
-	responseTimeout = 4 * time.Second
-	maxReasonBytes  = 1024 // the whole response must stay under CloudFormation's 4 KB
-)
+const responseMargin = 5 * time.Second
 
 // InvalidInputError is returned for an event that is neither {"action":"migrate"} nor a custom
 // resource event. Its type name is the errorType Step Functions and callers see.
@@ -54,42 +59,99 @@ type ResponseError struct{ Err error }
 func (e *ResponseError) Error() string { return "send the custom resource response: " + e.Err.Error() }
 func (e *ResponseError) Unwrap() error { return e.Err }
 
-// Handler runs migrations for direct and CloudFormation invocations.
-type Handler struct {
-	db      *sql.DB
-	client  *http.Client
-	log     *slog.Logger
-	appUser func(context.Context) (schema.AppUser, error)
+// Database is what a run works on: the pool, and where the application user's credentials come
+// from (nil: no user is provisioned).
+type Database struct {
+	DB      *sql.DB
+	AppUser func(context.Context) (schema.AppUser, error)
 }
 
-// New returns a Handler migrating db; client sends custom resource responses (nil: a default client);
-// log gets one line per invocation (nil discards).
-func New(db *sql.DB, client *http.Client, log *slog.Logger) *Handler {
-	if client == nil {
-		client = &http.Client{}
+// Handler runs migrations for direct and CloudFormation invocations.
+type Handler struct {
+	open      func(context.Context) (Database, error)
+	responder *Responder
+	log       *slog.Logger
+
+	mu   sync.Mutex
+	conn *Database // set once open succeeds; a failed open is tried again by the next invocation
+}
+
+// New returns a Handler migrating db; responder sends custom resource responses (nil: the deployed
+// policy); log gets one line per invocation (nil discards).
+func New(db *sql.DB, responder *Responder, log *slog.Logger) *Handler {
+	return Deferred(func(context.Context) (Database, error) { return Database{DB: db}, nil }, responder, log)
+}
+
+// Deferred returns a Handler that calls open when an invocation first needs the database.
+func Deferred(open func(context.Context) (Database, error), responder *Responder, log *slog.Logger) *Handler {
+	if responder == nil {
+		responder = NewResponder(config.CustomResourceResponses{})
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{db: db, client: client, log: log}
+	return &Handler{open: open, responder: responder, log: log}
+}
+
+// Connect sets up what the deployed function needs, from its configuration and the error loading
+// it returned, when an invocation first needs it: nothing here runs during init.
+func Connect(cfg config.Migrate, cfgErr error) func(context.Context) (Database, error) {
+	return func(ctx context.Context) (Database, error) {
+		if cfgErr != nil {
+			return Database{}, fmt.Errorf("configuration: %w", cfgErr)
+		}
+		tracer := tracing.New(cfg.Tracing)
+		awsCfg, err := db.AWSConfig(ctx, cfg.DB, tracer)
+		if err != nil {
+			return Database{}, err
+		}
+		pool, err := db.Open(ctx, cfg.DB, db.Deps{AWS: awsCfg, Tracer: tracer})
+		if err != nil {
+			return Database{}, err
+		}
+		return Database{DB: pool, AppUser: db.AppUserSource(awsCfg, cfg.AppSecretARN)}, nil
+	}
 }
 
 // WithAppUser makes every run also create the application's database user, or update its password,
-// from what users returns (nil: no user is provisioned).
+// from what users returns, whatever the Database says.
 func (h *Handler) WithAppUser(users func(context.Context) (schema.AppUser, error)) *Handler {
-	h.appUser = users
+	open := h.open
+	h.open = func(ctx context.Context) (Database, error) {
+		d, err := open(ctx)
+		d.AppUser = users
+		return d, err
+	}
 	return h
+}
+
+func (h *Handler) database(ctx context.Context) (Database, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.conn != nil {
+		return *h.conn, nil
+	}
+	d, err := h.open(ctx)
+	if err != nil {
+		return Database{}, err
+	}
+	h.conn = &d
+	return d, nil
 }
 
 // run applies the migrations, then provisions the application user when one is configured.
 func (h *Handler) run(ctx context.Context) (schema.Result, error) {
-	res, err := schema.Migrate(ctx, h.db)
-	if err != nil || h.appUser == nil {
+	d, err := h.database(ctx)
+	if err != nil {
+		return schema.Result{}, err
+	}
+	res, err := schema.Migrate(ctx, d.DB)
+	if err != nil || d.AppUser == nil {
 		return res, err
 	}
-	u, err := h.appUser(ctx)
+	u, err := d.AppUser(ctx)
 	if err == nil {
-		err = schema.EnsureAppUser(ctx, h.db, u)
+		err = schema.EnsureAppUser(ctx, d.DB, u)
 	}
 	return res, err
 }
@@ -107,7 +169,7 @@ const ExpireAction = "expire-idempotency-keys"
 // {"action":"expire-idempotency-keys"} a schema.Sweep, a custom resource event nothing.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	var in input
-	if err := json.Unmarshal(raw, &in); err != nil {
+	if err := eventjson.Unmarshal(raw, &in); err != nil {
 		return nil, &InvalidInputError{Detail: "the event is not a JSON object: send {\"action\":\"migrate\"} or a CloudFormation custom resource event"}
 	}
 	if in.RequestType != "" {
@@ -130,7 +192,12 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 
 func (h *Handler) expire(ctx context.Context) (*schema.Sweep, error) {
 	start := time.Now()
-	sw, err := schema.ExpireIdempotencyKeys(ctx, h.db, start)
+	d, err := h.database(ctx)
+	if err != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "expire idempotency keys", slog.String("error", err.Error()))
+		return nil, &MigrationError{Err: err}
+	}
+	sw, err := schema.ExpireIdempotencyKeys(ctx, d.DB, start)
 	attrs := []slog.Attr{slog.Int64("deleted", sw.Deleted), slog.String("skipped", sw.Skipped),
 		slog.Float64("latencyMs", float64(time.Since(start).Microseconds())/1000)}
 	if err != nil {
@@ -167,6 +234,14 @@ type cfnResponse struct {
 }
 
 func (h *Handler) customResource(ctx context.Context, ev cfn.Event) error {
+	// Nothing runs for an event CloudFormation cannot have sent: without a response host of its own,
+	// the event is forged or broken, and there is nobody to answer.
+	target, err := h.responder.Check(ev.ResponseURL)
+	if err != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "custom resource event refused", slog.String("requestType", string(ev.RequestType)),
+			slog.String("error", err.Error()))
+		return &InvalidInputError{Detail: "custom resource event refused: " + err.Error()}
+	}
 	resp := cfnResponse{
 		Status:             "SUCCESS",
 		PhysicalResourceID: ev.PhysicalResourceID,
@@ -177,24 +252,33 @@ func (h *Handler) customResource(ctx context.Context, ev cfn.Event) error {
 	if resp.PhysicalResourceID == "" {
 		resp.PhysicalResourceID = PhysicalResourceID
 	}
-	switch ev.RequestType {
-	case cfn.RequestCreate, cfn.RequestUpdate:
+	switch {
+	case !strings.HasPrefix(ev.StackID, "arn:") || ev.RequestID == "" || ev.LogicalResourceID == "":
+		h.log.LogAttrs(ctx, slog.LevelError, "custom resource event lacks StackId, RequestId or LogicalResourceId")
+		resp.Status, resp.Reason = "FAILED", "The event lacks StackId, RequestId or LogicalResourceId."
+	case ev.RequestType == cfn.RequestCreate || ev.RequestType == cfn.RequestUpdate:
 		runCtx, cancel := beforeDeadline(ctx, responseMargin)
 		start := time.Now()
 		res, err := h.run(runCtx)
 		cancel()
 		h.logRun(ctx, "cloudformation-"+string(ev.RequestType), res, err, start)
 		if err != nil {
-			resp.Status, resp.Reason = "FAILED", reason(ctx, err)
+			resp.Status, resp.Reason = "FAILED", failureReason(ctx)
 		} else {
 			resp.Data = map[string]any{"Version": res.Version, "Applied": len(res.Applied)}
 		}
-	case cfn.RequestDelete:
+	case ev.RequestType == cfn.RequestDelete:
 		// The schema outlives the stack resource: deleting data is never a side effect of a stack change.
 	default:
-		resp.Status, resp.Reason = "FAILED", fmt.Sprintf("unknown RequestType %q", ev.RequestType)
+		resp.Status, resp.Reason = "FAILED", "Unknown RequestType: want Create, Update or Delete."
 	}
-	if err := h.respond(ctx, ev.ResponseURL, resp); err != nil {
+	body, err := json.Marshal(resp)
+	if err == nil {
+		err = h.responder.Send(ctx, target, body)
+	}
+	if err != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "custom resource response not delivered", slog.String("status", resp.Status),
+			slog.String("error", err.Error()))
 		return &ResponseError{Err: err}
 	}
 	return nil
@@ -208,46 +292,13 @@ func beforeDeadline(ctx context.Context, margin time.Duration) (context.Context,
 	return context.WithCancel(ctx)
 }
 
-func reason(ctx context.Context, err error) string {
-	r := err.Error()
+// failureReason is what CloudFormation shows for a failed migration: where to read the cause, never
+// the cause itself (database errors name internals; stack events are visible to more people than
+// the function's logs).
+func failureReason(ctx context.Context) string {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		r += " (request " + lc.AwsRequestID + ", log stream " + lambdacontext.LogStreamName + ")"
+		return fmt.Sprintf("Schema migration failed: see the migrate function's CloudWatch Logs, log stream %s, request %s.",
+			lambdacontext.LogStreamName, lc.AwsRequestID)
 	}
-	if len(r) > maxReasonBytes {
-		r = r[:maxReasonBytes-3] + "..."
-	}
-	return r
-}
-
-func (h *Handler) respond(ctx context.Context, responseURL string, resp cfnResponse) error {
-	if responseURL == "" {
-		return fmt.Errorf("the event has no ResponseURL")
-	}
-	body, err := json.Marshal(resp)
-	if err != nil {
-		return err
-	}
-	// The response must go out even when the invocation's context is already cancelled.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), responseTimeout)
-	defer cancel()
-	// No Content-Type: the pre-signed S3 URL was signed without one.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, responseURL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	r, err := h.client.Do(req)
-	if err != nil {
-		// Drop the URL from the message: it carries a signature.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("PUT to the ResponseURL: %w", err)
-	}
-	defer r.Body.Close()
-	if r.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(r.Body, 512))
-		return fmt.Errorf("PUT answered %s: %s", r.Status, bytes.TrimSpace(msg))
-	}
-	return nil
+	return "Schema migration failed: see the migrate function's logs."
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
@@ -41,11 +42,13 @@ func unreachable(t *testing.T) *sql.DB {
 	return open(t, "app:pw@tcp(127.0.0.1:1)/switchyard")
 }
 
-// cloudFormation records the custom resource responses PUT to it, answering with status.
+// cloudFormation records the custom resource responses PUT to it over HTTPS, answering with status;
+// responder sends there, as CFN_RESPONSE_TEST_HOSTS and CFN_RESPONSE_TEST_CA_FILE allow.
 type cloudFormation struct {
-	srv    *httptest.Server
-	status int
-	puts   []put
+	srv       *httptest.Server
+	status    int
+	puts      []put
+	responder *migratehandler.Responder
 }
 
 type put struct {
@@ -55,7 +58,7 @@ type put struct {
 
 func newCloudFormation(t *testing.T, status int) *cloudFormation {
 	cf := &cloudFormation{status: status}
-	cf.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	cf.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		p := put{method: r.Method, contentType: r.Header.Get("Content-Type")}
 		if err := json.Unmarshal(b, &p.body); err != nil {
@@ -65,7 +68,18 @@ func newCloudFormation(t *testing.T, status int) *cloudFormation {
 		w.WriteHeader(cf.status)
 	}))
 	t.Cleanup(cf.srv.Close)
+	cf.responder = migratehandler.NewResponder(testResponses(t, cf.srv))
 	return cf
+}
+
+// testResponses is the test seam's configuration for an HTTPS test server.
+func testResponses(t *testing.T, srv *httptest.Server) config.CustomResourceResponses {
+	t.Helper()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return config.CustomResourceResponses{TestHosts: []string{srv.Listener.Addr().String()}, TestCAFile: ca}
 }
 
 // event reads a fixture and points its ResponseURL at url.
@@ -141,12 +155,12 @@ func TestCustomResource(t *testing.T) {
 		{"create migrates", "cfn-create", good, "SUCCESS", "", migratehandler.PhysicalResourceID, true},
 		{"update migrates again, keeping the id", "cfn-update", good, "SUCCESS", "", "switchyard-schema", true},
 		{"delete does nothing, even without a database", "cfn-delete", unreachable(t), "SUCCESS", "", "switchyard-schema", false},
-		{"create without a database fails the resource", "cfn-create", unreachable(t), "FAILED", "migrate", migratehandler.PhysicalResourceID, false},
+		{"create without a database fails the resource", "cfn-create", unreachable(t), "FAILED", "see the migrate function's logs", migratehandler.PhysicalResourceID, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cf := newCloudFormation(t, http.StatusOK)
-			if _, err := invoke(migratehandler.New(tt.pool, nil, nil), event(t, tt.fixture, cf.srv.URL)); err != nil {
+			if _, err := invoke(migratehandler.New(tt.pool, cf.responder, nil), event(t, tt.fixture, cf.srv.URL)); err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
 			if len(cf.puts) != 1 {
@@ -160,8 +174,14 @@ func TestCustomResource(t *testing.T) {
 			if b["Status"] != tt.wantStatus || b["PhysicalResourceId"] != tt.wantPhys {
 				t.Errorf("response %v, want Status %s PhysicalResourceId %s", b, tt.wantStatus, tt.wantPhys)
 			}
-			if reason, _ := b["Reason"].(string); !strings.Contains(reason, tt.wantReason) || (tt.wantStatus == "FAILED") != (reason != "") {
+			reason, _ := b["Reason"].(string)
+			if !strings.Contains(reason, tt.wantReason) || (tt.wantStatus == "FAILED") != (reason != "") {
 				t.Errorf("Reason %q, want one containing %q only when FAILED", reason, tt.wantReason)
+			}
+			for _, internal := range []string{"127.0.0.1", "connection refused", "dial"} {
+				if strings.Contains(reason, internal) {
+					t.Errorf("Reason %q shows the database error (%q): it belongs in the logs", reason, internal)
+				}
 			}
 			for _, k := range []string{"StackId", "RequestId", "LogicalResourceId"} {
 				if s, _ := b[k].(string); s == "" {
@@ -177,7 +197,7 @@ func TestCustomResource(t *testing.T) {
 
 func TestCustomResourceResponseRefused(t *testing.T) {
 	cf := newCloudFormation(t, http.StatusForbidden)
-	_, err := migratehandler.New(unreachable(t), nil, nil).Handle(context.Background(), event(t, "cfn-delete", cf.srv.URL))
+	_, err := migratehandler.New(unreachable(t), cf.responder, nil).Handle(context.Background(), event(t, "cfn-delete", cf.srv.URL))
 	var re *migratehandler.ResponseError
 	if !errors.As(err, &re) || !strings.Contains(err.Error(), "403") {
 		t.Errorf("err = %v, want *ResponseError mentioning 403", err)
@@ -231,5 +251,96 @@ func TestExpireAction(t *testing.T) {
 	var sw schema.Sweep
 	if err := json.Unmarshal(out, &sw); err != nil || sw.Deleted != 1 {
 		t.Errorf("output %s (%v), want 1 deleted", out, err)
+	}
+}
+
+// Deployed (no test seam), only HTTPS URLs on CloudFormation's response hosts are accepted.
+func TestResponseURLPolicy(t *testing.T) {
+	r := migratehandler.NewResponder(config.CustomResourceResponses{})
+	for _, u := range []string{
+		"https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3Aaws%3Acloudformation?X-Amz-Signature=x",
+		"https://cloudformation-custom-resource-response-uswest2.s3-us-west-2.amazonaws.com/x?X-Amz-Signature=x",
+		"https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com/x",
+		"https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/x",
+		"https://CloudFormation-Custom-Resource-Response-useast1.s3.amazonaws.com:443/x",
+	} {
+		if _, err := r.Check(u); err != nil {
+			t.Errorf("Check(%s) = %v, want accepted", u, err)
+		}
+	}
+	for _, u := range []string{
+		"",
+		"http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
+		"https://user:pass@cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
+		"https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com:8443/x",
+		"https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.example.com/x",
+		"https://attacker-bucket.s3.amazonaws.com/x",
+		"https://s3.amazonaws.com/cloudformation-custom-resource-response-useast1/x",
+		"https://example.com/x",
+		"https://127.0.0.1:8443/x",
+		"file:///etc/passwd",
+		"https://[::1]/x",
+	} {
+		if _, err := r.Check(u); err == nil {
+			t.Errorf("Check(%q) accepted, want refused", u)
+		} else if strings.Contains(err.Error(), "X-Amz-Signature") {
+			t.Errorf("Check(%q) error repeats the URL: %v", u, err)
+		}
+	}
+}
+
+// A custom resource event that CloudFormation cannot have sent runs nothing and sends nothing: no
+// migration, no request to the named host.
+func TestForgedCustomResourceEventRunsNothing(t *testing.T) {
+	hits := 0
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	defer plain.Close()
+	opened := 0
+	h := migratehandler.Deferred(func(context.Context) (migratehandler.Database, error) {
+		opened++
+		return migratehandler.Database{}, errors.New("must not be reached")
+	}, nil, nil)
+	for _, url := range []string{plain.URL, strings.Replace(plain.URL, "http://", "https://", 1)} {
+		_, err := h.Handle(context.Background(), event(t, "cfn-create", url))
+		var ie *migratehandler.InvalidInputError
+		if !errors.As(err, &ie) {
+			t.Errorf("ResponseURL %s: err = %T %v, want *InvalidInputError", url, err, err)
+		}
+	}
+	if opened != 0 || hits != 0 {
+		t.Errorf("forged events opened the database %d times and reached the named host %d times, want 0 and 0", opened, hits)
+	}
+	// Duplicate keys are how a forged field slips past a check: refused outright.
+	dup := []byte(`{"RequestType":"Delete","RequestType":"Create","ResponseURL":"https://x"}`)
+	if _, err := h.Handle(context.Background(), dup); err == nil {
+		t.Error("an event with a duplicate key was accepted")
+	}
+}
+
+// A redirect is not followed (the body would go elsewhere), and a refusal's body is never repeated.
+func TestResponseNeitherFollowsRedirectsNorEchoesReplies(t *testing.T) {
+	elsewhere := newCloudFormation(t, http.StatusOK)
+	redirecting := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.srv.URL+"/stolen", http.StatusTemporaryRedirect)
+	}))
+	defer redirecting.Close()
+	cfg := testResponses(t, redirecting)
+	cfg.TestHosts = append(cfg.TestHosts, elsewhere.srv.Listener.Addr().String())
+	_, err := migratehandler.New(unreachable(t), migratehandler.NewResponder(cfg), nil).Handle(context.Background(), event(t, "cfn-delete", redirecting.URL))
+	if err == nil || !strings.Contains(err.Error(), "redirects are not followed") {
+		t.Errorf("err = %v, want a refused redirect", err)
+	}
+	if len(elsewhere.puts) != 0 {
+		t.Errorf("the redirect target received %d responses, want 0", len(elsewhere.puts))
+	}
+
+	talkative := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "<Error>internal-detail-4711</Error>")
+	}))
+	defer talkative.Close()
+	_, err = migratehandler.New(unreachable(t), migratehandler.NewResponder(testResponses(t, talkative)), nil).Handle(context.Background(), event(t, "cfn-delete", talkative.URL))
+	if err == nil || !strings.Contains(err.Error(), "403") || strings.Contains(err.Error(), "internal-detail-4711") {
+		t.Errorf("err = %v, want the status without the reply's body", err)
 	}
 }
