@@ -30,6 +30,11 @@ type Timing struct {
 	CloudFrontPropagation time.Duration
 	// Route53Propagation is how long a change stays "PENDING".
 	Route53Propagation time.Duration
+	// AlarmSpeedup compresses CloudWatch alarm time: periods last Period/AlarmSpeedup and
+	// standard-resolution data counts once per minute/AlarmSpeedup. Zero (or 1) is AWS's pace;
+	// the drill runs its 10-second alarm periods in a fraction of a second with it. Metric
+	// timestamps stay real times.
+	AlarmSpeedup float64
 }
 
 func (t Timing) withDefaults() Timing {
@@ -42,6 +47,9 @@ func (t Timing) withDefaults() Timing {
 	def(&t.FailoverPromote, 60*time.Millisecond)
 	def(&t.CloudFrontPropagation, 50*time.Millisecond)
 	def(&t.Route53Propagation, 50*time.Millisecond)
+	if t.AlarmSpeedup < 1 {
+		t.AlarmSpeedup = 1
+	}
 	return t
 }
 
@@ -78,6 +86,7 @@ type Server struct {
 	route53    *route53Service
 	sfn        *sfnService
 	secrets    *secretsService
+	events     *eventBus
 
 	// background work (failover timelines, propagation, executions) stops when ctx ends.
 	ctx    context.Context
@@ -114,6 +123,7 @@ func New(opts Options) *Server {
 	s.route53 = newRoute53Service(s)
 	s.sfn = newSFNService(s)
 	s.secrets = newSecretsService(s)
+	s.events = &eventBus{}
 	return s
 }
 
@@ -265,6 +275,8 @@ func serviceFromShape(r *http.Request) string {
 		return "states"
 	case strings.HasPrefix(target, "secretsmanager."):
 		return "secretsmanager"
+	case strings.HasPrefix(target, cwTargetPrefix):
+		return "monitoring"
 	case r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor":
 		return "monitoring"
 	case strings.HasPrefix(r.URL.Path, "/2020-05-31/"):
