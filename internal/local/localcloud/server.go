@@ -64,6 +64,8 @@ type Options struct {
 	Traffic TrafficHook
 	// Logger gets one line per emulated background outcome (promotions); slog.Default() when nil.
 	Logger *slog.Logger
+	// Addr is the loopback address Start listens on ("127.0.0.1:4566"); empty picks a free port.
+	Addr string
 }
 
 // Server is the emulator: an http.Handler for all services, optionally listening on
@@ -127,13 +129,20 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Start returns an emulator listening on a free port of 127.0.0.1. Close stops it.
+// Start returns an emulator listening on opts.Addr, or a free port of 127.0.0.1. Close stops it.
 func Start(opts Options) (*Server, error) {
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if host, _, err := net.SplitHostPort(addr); err != nil || !net.ParseIP(host).IsLoopback() {
+		return nil, fmt.Errorf("localcloud: address %q: use a loopback host:port such as 127.0.0.1:4566 (the emulator checks no signatures, so it never listens beyond this machine)", addr)
+	}
 	s := New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		s.cancel()
-		return nil, fmt.Errorf("localcloud: listen on 127.0.0.1: %w", err)
+		return nil, fmt.Errorf("localcloud: listen on %s: %w (is another process using the port?)", addr, err)
 	}
 	s.url = "http://" + ln.Addr().String()
 	s.httpServer = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
