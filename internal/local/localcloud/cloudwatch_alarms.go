@@ -424,14 +424,22 @@ func (c *cloudwatchService) evaluateAlarms(ctx context.Context) {
 	}
 }
 
-// evaluate applies the alarm's rule to its last EvaluationPeriods complete periods: ALARM when
-// DatapointsToAlarm of them breach, missing periods counted as TreatMissingData says. Must be
-// called with c.mu held.
+// evaluationRange is how many periods back an evaluation looks for real datapoints. CloudWatch
+// retrieves more periods than EvaluationPeriods (how many more depends on the period; not
+// documented exactly) so that late or missing datapoints do not count as missing while older
+// real ones exist; the emulator looks back twice EvaluationPeriods.
+const evaluationRange = 2
+
+// evaluate applies the alarm's rule as CloudWatch documents it ("How CloudWatch alarms treat
+// missing data"): over the evaluation range of complete periods, the most recent
+// EvaluationPeriods real datapoints are evaluated; only when there are fewer than that are the
+// missing ones filled in as TreatMissingData says. ALARM when DatapointsToAlarm of them breach.
+// Must be called with c.mu held.
 func (c *cloudwatchService) evaluate(a *metricAlarm, now time.Time) (state, reason, data string) {
 	p := c.alarmPeriod(a)
 	minute := time.Duration(float64(time.Minute) / c.s.timing.AlarmSpeedup)
 	end := now.Truncate(p)
-	start := end.Add(-time.Duration(a.evaluationPeriods) * p)
+	start := end.Add(-time.Duration(evaluationRange*a.evaluationPeriods) * p)
 	buckets := map[time.Time]Datapoint{}
 	for _, d := range c.series[metricSeries{a.region, a.namespace, a.metricName, a.dimKey}] {
 		ts := d.Timestamp
@@ -455,15 +463,15 @@ func (c *cloudwatchService) evaluate(a *metricAlarm, now time.Time) (state, reas
 		buckets[b] = agg
 	}
 	breaches := comparisonOperators[a.comparison]
-	var breaching, good, missing int
+	var breaching, good, real int
 	var shown []string
 	var evaluated []any
-	for t := end.Add(-p); !t.Before(start); t = t.Add(-p) {
+	for t := end.Add(-p); !t.Before(start) && real < a.evaluationPeriods; t = t.Add(-p) {
 		d, ok := buckets[t]
 		if !ok {
-			missing++
 			continue
 		}
+		real++
 		v, _ := statistic(d, a.statistic)
 		if breaches(v, a.threshold) {
 			breaching++
@@ -473,26 +481,28 @@ func (c *cloudwatchService) evaluate(a *metricAlarm, now time.Time) (state, reas
 		shown = append(shown, fmt.Sprintf("%s (%s)", strconv.FormatFloat(v, 'f', -1, 64), t.Format("02/01/06 15:04:05")))
 		evaluated = append(evaluated, map[string]any{"timestamp": cwTime(t), "sampleCount": d.SampleCount, "value": v})
 	}
+	filled := a.evaluationPeriods - real
 	switch a.treatMissing {
 	case "breaching":
-		breaching += missing
+		breaching += filled
 	case "notBreaching":
-		good += missing
+		good += filled
 	}
 	reasonData, _ := json.Marshal(map[string]any{"version": "1.0", "queryDate": cwTime(now), "startDate": cwTime(start),
 		"statistic": a.statistic, "period": a.period, "recentDatapoints": evaluated, "threshold": a.threshold,
 		"evaluatedDatapoints": evaluated})
+	threshold := strconv.FormatFloat(a.threshold, 'f', -1, 64)
 	switch {
 	case breaching >= a.toAlarm:
 		return AlarmAlarm, fmt.Sprintf("Threshold Crossed: %d out of the last %d datapoints [%s] were %s the threshold (%s) (minimum %d datapoints for OK -> ALARM transition).",
-			breaching, a.evaluationPeriods, strings.Join(shown, ", "), comparisonWords[a.comparison], strconv.FormatFloat(a.threshold, 'f', -1, 64), a.toAlarm), string(reasonData)
+			breaching, a.evaluationPeriods, strings.Join(shown, ", "), comparisonWords[a.comparison], threshold, a.toAlarm), string(reasonData)
 	case breaching+good == 0 && a.treatMissing == "ignore":
 		return a.state, a.reason, a.reasonData
 	case breaching+good == 0:
-		return AlarmInsufficientData, fmt.Sprintf("Insufficient Data: %d datapoints were unknown.", missing), string(reasonData)
+		return AlarmInsufficientData, fmt.Sprintf("Insufficient Data: %d datapoints were unknown.", filled), string(reasonData)
 	}
 	return AlarmOK, fmt.Sprintf("Threshold Crossed: %d out of the last %d datapoints were not %s the threshold (%s) (minimum %d datapoints for ALARM -> OK transition).",
-		good, a.evaluationPeriods, comparisonWords[a.comparison], strconv.FormatFloat(a.threshold, 'f', -1, 64), a.evaluationPeriods-a.toAlarm+1), string(reasonData)
+		good, a.evaluationPeriods, comparisonWords[a.comparison], threshold, a.evaluationPeriods-a.toAlarm+1), string(reasonData)
 }
 
 // cwTime is CloudWatch's timestamp format in notifications and events: 2026-11-21T05:40:00.123+0000.
