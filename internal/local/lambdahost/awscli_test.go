@@ -16,7 +16,10 @@ import (
 func TestAWSCLI(t *testing.T) {
 	awscli.Require(t)
 	h := startHost(t, lambdahost.Config{Region: "us-west-2", Functions: []lambdahost.Function{echoFunction()}})
-	cli := func(args ...string) awscli.Result { t.Helper(); return awscli.Run(t, h.InvokeURL(), "us-west-2", args...) }
+	cli := func(args ...string) awscli.Result {
+		t.Helper()
+		return awscli.Run(t, h.InvokeURL(), "us-west-2", args...)
+	}
 	dir := t.TempDir()
 	outFile := filepath.Join(dir, "out.json")
 

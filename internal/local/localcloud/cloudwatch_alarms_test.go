@@ -187,7 +187,9 @@ func TestPutMetricAlarmRefusals(t *testing.T) {
 	}{
 		{"period 15", "ValidationError", mod(func(in *cloudwatch.PutMetricAlarmInput) { in.Period = aws.Int32(15) })},
 		{"more datapoints than periods", "ValidationError", mod(func(in *cloudwatch.PutMetricAlarmInput) { in.DatapointsToAlarm = aws.Int32(7) })},
-		{"longer than a day", "ValidationError", mod(func(in *cloudwatch.PutMetricAlarmInput) { in.Period, in.EvaluationPeriods = aws.Int32(60), aws.Int32(1441) })},
+		{"longer than a day", "ValidationError", mod(func(in *cloudwatch.PutMetricAlarmInput) {
+			in.Period, in.EvaluationPeriods = aws.Int32(60), aws.Int32(1441)
+		})},
 		{"action in another region", "ValidationError", mod(func(in *cloudwatch.PutMetricAlarmInput) { in.AlarmActions = []string{s.TopicARN(west, "t")} })},
 		{"no threshold", "MissingParameter", mod(func(in *cloudwatch.PutMetricAlarmInput) { in.Threshold = nil })},
 		{"unknown missing-data treatment", "ValidationError", mod(func(in *cloudwatch.PutMetricAlarmInput) { in.TreatMissingData = aws.String("maybe") })},
