@@ -150,6 +150,9 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// Account is the account ID in the ARNs the emulator makes up.
+func (s *Server) Account() string { return s.account }
+
 // URL is the base URL to give SDK clients as BaseEndpoint; empty unless started with Start.
 func (s *Server) URL() string { return s.url }
 
