@@ -271,36 +271,40 @@ func (e *Env) setUpDetection(ctx context.Context) error {
 	}
 	e.det = det
 	for _, r := range []*Region{e.A, e.B} {
-		refs := map[string]string{"AWS::StackName": "switchyard-" + r.Name, "AWS::Region": r.AWSRegion,
-			"AWS::AccountId": e.Cloud.Account(), "AWS::Partition": "aws", "NotificationTopic": e.notificationTopic(r)}
-		props, err := resolve(det.alarm, refs)
-		if err != nil {
-			return fmt.Errorf("template.yaml alarm: %w", err)
-		}
-		in, err := alarmInput(props.(map[string]any))
-		if err != nil {
-			return fmt.Errorf("template.yaml alarm: %w", err)
-		}
-		if _, err := cloudwatch.NewFromConfig(e.Cloud.Config(r.AWSRegion)).PutMetricAlarm(ctx, in); err != nil {
-			return fmt.Errorf("%s: PutMetricAlarm %s from template.yaml: %w", r.Name, aws.ToString(in.AlarmName), err)
-		}
-		r.Alarm = aws.ToString(in.AlarmName)
-		pattern, err := resolve(det.pattern, refs)
-		if err != nil {
-			return fmt.Errorf("template.yaml failover-trigger rule: %w", err)
-		}
-		raw, _ := json.Marshal(pattern)
-		if err := e.Cloud.AddEventRule(r.AWSRegion, "failover-trigger-peer-alarm", raw, func(ctx context.Context, event []byte) {
-			e.mu.Lock()
-			e.alarms = append(e.alarms, alarmEvent{At: time.Now(), Region: r.Name})
-			e.mu.Unlock()
-			e.progress("%s: alarm %s → ALARM; its EventBridge rule invokes %s's failover-trigger", r.Name, r.Alarm, r.Name)
-			e.trigger(ctx, r, event) //nolint:errcheck // recorded in e.triggers
-		}); err != nil {
+		if err := e.setUpAlarm(ctx, r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (e *Env) setUpAlarm(ctx context.Context, r *Region) error {
+	refs := map[string]string{"AWS::StackName": "switchyard-" + r.Name, "AWS::Region": r.AWSRegion,
+		"AWS::AccountId": e.Cloud.Account(), "AWS::Partition": "aws", "NotificationTopic": e.notificationTopic(r)}
+	props, err := resolve(e.det.alarm, refs)
+	if err != nil {
+		return fmt.Errorf("template.yaml alarm: %w", err)
+	}
+	in, err := alarmInput(props.(map[string]any))
+	if err != nil {
+		return fmt.Errorf("template.yaml alarm: %w", err)
+	}
+	if _, err := cloudwatch.NewFromConfig(e.Cloud.Config(r.AWSRegion)).PutMetricAlarm(ctx, in); err != nil {
+		return fmt.Errorf("%s: PutMetricAlarm %s from template.yaml: %w", r.Name, aws.ToString(in.AlarmName), err)
+	}
+	r.Alarm = aws.ToString(in.AlarmName)
+	pattern, err := resolve(e.det.pattern, refs)
+	if err != nil {
+		return fmt.Errorf("template.yaml failover-trigger rule: %w", err)
+	}
+	raw, _ := json.Marshal(pattern)
+	return e.Cloud.AddEventRule(r.AWSRegion, "failover-trigger-peer-alarm", raw, func(ctx context.Context, event []byte) {
+		e.mu.Lock()
+		e.alarms = append(e.alarms, alarmEvent{At: time.Now(), Region: r.Name})
+		e.mu.Unlock()
+		e.progress("%s: alarm %s → ALARM; its EventBridge rule invokes %s's failover-trigger", r.Name, r.Alarm, r.Name)
+		e.trigger(ctx, r, event) //nolint:errcheck // recorded in e.triggers
+	})
 }
 
 // startDetection runs each region's peer-prober on the template's schedule, compressed, as
@@ -324,29 +328,32 @@ func (e *Env) startDetection() {
 			}
 		}
 	})
-	every := time.Duration(float64(e.det.schedule) / e.opts.DetectionSpeedup)
 	for _, r := range []*Region{e.A, e.B} {
+		e.probers.Go(func() { e.runProber(ctx, r) })
+	}
+}
+
+// runProber invokes r's peer-prober on the template's schedule, compressed, as EventBridge
+// Scheduler does: asynchronously, with a Scheduled Event, whether or not the last run ended.
+func (e *Env) runProber(ctx context.Context, r *Region) {
+	tick := time.NewTicker(time.Duration(float64(e.det.schedule) / e.opts.DetectionSpeedup))
+	defer tick.Stop()
+	for {
+		ev, _ := json.Marshal(map[string]any{"version": "0", "id": fmt.Sprintf("drill-%d", time.Now().UnixNano()),
+			"detail-type": "Scheduled Event", "source": "aws.events", "account": e.Cloud.Account(),
+			"time": time.Now().UTC().Format(time.RFC3339), "region": r.AWSRegion,
+			"resources": []string{fmt.Sprintf("arn:aws:events:%s:%s:rule/switchyard-%s-peer-prober", r.AWSRegion, e.Cloud.Account(), r.Name)},
+			"detail":    map[string]any{}})
 		e.probers.Go(func() {
-			tick := time.NewTicker(every)
-			defer tick.Stop()
-			for {
-				ev, _ := json.Marshal(map[string]any{"version": "0", "id": fmt.Sprintf("drill-%d", time.Now().UnixNano()),
-					"detail-type": "Scheduled Event", "source": "aws.events", "account": e.Cloud.Account(),
-					"time": time.Now().UTC().Format(time.RFC3339), "region": r.AWSRegion,
-					"resources": []string{fmt.Sprintf("arn:aws:events:%s:%s:rule/switchyard-%s-peer-prober", r.AWSRegion, e.Cloud.Account(), r.Name)},
-					"detail":    map[string]any{}})
-				e.probers.Go(func() {
-					res, err := r.Host.Invoke(ctx, "peer-prober", ev)
-					if err == nil && res.FunctionError != nil {
-						e.progress("%s's peer-prober failed: %s: %s", r.Name, res.FunctionError.Type, res.FunctionError.Message)
-					}
-				})
-				select {
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-				}
+			res, err := r.Host.Invoke(ctx, "peer-prober", ev)
+			if err == nil && res.FunctionError != nil {
+				e.progress("%s's peer-prober failed: %s: %s", r.Name, res.FunctionError.Type, res.FunctionError.Message)
 			}
 		})
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
