@@ -465,7 +465,7 @@ func (c *cloudwatchService) evaluate(a *metricAlarm, now time.Time) (state, reas
 	breaches := comparisonOperators[a.comparison]
 	var breaching, good, real int
 	var shown []string
-	var evaluated []any
+	evaluated := []any{}
 	for t := end.Add(-p); !t.Before(start) && real < a.evaluationPeriods; t = t.Add(-p) {
 		d, ok := buckets[t]
 		if !ok {

