@@ -145,7 +145,8 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("localcloud: listen on %s: %w (is another process using the port?)", addr, err)
 	}
 	s.url = "http://" + ln.Addr().String()
-	s.httpServer = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	// ReadTimeout bounds the body too: a client announcing more than it sends cannot hold a connection.
+	s.httpServer = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	go s.httpServer.Serve(ln) //nolint:errcheck // Serve always returns ErrServerClosed after Close.
 	return s, nil
 }
