@@ -121,7 +121,12 @@ func TestEventInvocationRetries(t *testing.T) {
 // (before the timeout existed it held one for as long as the client waited).
 func TestBodyReadTimeout(t *testing.T) {
 	h := startHost(t, lambdahost.Config{Region: "us-west-2", BodyReadTimeout: 200 * time.Millisecond,
-		Functions: []lambdahost.Function{{Name: "httpecho", Binary: bin("httpecho"), Routes: []lambdahost.Route{{Method: "POST", Path: "/items"}}}}})
+		Functions: []lambdahost.Function{echoFunction(), {Name: "httpecho", Binary: bin("httpecho"), Routes: []lambdahost.Route{{Method: "POST", Path: "/items"}}}}})
+	// The timeout bounds reading the request, not the invocation: a function slower than it still answers.
+	out, err := sdkClient(h, "us-west-2").Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{"sleep":"600ms","echo":"late"}`)})
+	if err != nil || out.FunctionError != nil || !strings.Contains(string(out.Payload), "late") {
+		t.Fatalf("a 600 ms invocation under a 200 ms read timeout: %v, %v", out, err)
+	}
 	for _, tt := range []struct{ name, url, path string }{
 		{"Invoke API", h.InvokeURL(), "/2015-03-31/functions/httpecho/invocations"},
 		{"HTTP API", h.HTTPURL(), "/items"},
