@@ -2,6 +2,7 @@ package drill
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"maps"
@@ -12,7 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
 	"github.com/switchyard-dr/switchyard/internal/config"
+	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/local/devtools"
 	"github.com/switchyard-dr/switchyard/internal/local/lambdahost"
 	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
@@ -147,4 +153,70 @@ func TestDetectionRefusesWhatItCannotFollow(t *testing.T) {
 	if _, err := scheduleRate("cron(0 * * * ? *)"); err == nil {
 		t.Error("scheduleRate(cron): no error, want a refusal")
 	}
+}
+
+// The alarm's state change as localcloud delivers it — the EventBridge event and the SNS
+// notification of its action — is what the real trigger parses as an ALARM of its alarm.
+func TestAlarmDeliveriesParseAsTheTriggerReadsThem(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cloud, err := localcloud.Start(localcloud.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloud.Close()
+	e := &Env{opts: Options{DetectionSpeedup: 1}, Cloud: cloud, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	r := &Region{Name: "region-b", AWSRegion: "us-west-2"}
+	// A host that is never started: the drill's own rule finds it closed and records that.
+	if r.Host, err = lambdahost.New(lambdahost.Config{Logger: e.log, Functions: []lambdahost.Function{{Name: "idle", Binary: "/bin/true"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if e.det, err = loadDetection(); err != nil {
+		t.Fatal(err)
+	}
+	cloud.AddTopic(e.notificationTopic(r))
+	events := make(chan []byte, 1)
+	notices := make(chan localcloud.SNSMessage, 1)
+	cloud.SubscribeSNS(func(m localcloud.SNSMessage) { notices <- m })
+	if err := e.setUpAlarm(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	// A second rule with the same pattern records the event; the drill's own goes to a host this test has not.
+	if err := cloud.AddEventRule(r.AWSRegion, "copy", resolvedPattern(t, e.det.pattern, r, e), func(_ context.Context, ev []byte) { events <- ev }); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cloudwatch.NewFromConfig(cloud.Config(r.AWSRegion)).SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{
+		AlarmName: aws.String(r.Alarm), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("drill test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev []byte
+	select {
+	case ev = <-events:
+	case <-ctx.Done():
+		t.Fatal("no event delivered")
+	}
+	in, err := failover.ParseTrigger(ev)
+	if err != nil || in.Source != "eventbridge" || len(in.Alarms) != 1 || in.Alarms[0].Name != r.Alarm || in.Alarms[0].State != "ALARM" {
+		t.Errorf("ParseTrigger(EventBridge event) = %+v, %v; want ALARM of %s\n%s", in, err, r.Alarm, ev)
+	}
+	m := <-notices
+	snsEvent, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{"EventSource": "aws:sns", "EventVersion": "1.0",
+		"EventSubscriptionArn": m.TopicARN + ":sub", "Sns": map[string]any{"Type": "Notification", "MessageId": m.MessageID,
+			"TopicArn": m.TopicARN, "Subject": m.Subject, "Message": m.Message, "Timestamp": time.Now().UTC().Format(time.RFC3339Nano)}}}})
+	in, err = failover.ParseTrigger(snsEvent)
+	if err != nil || in.Source != "sns" || len(in.Alarms) != 1 || in.Alarms[0].Name != r.Alarm || in.Alarms[0].State != "ALARM" {
+		t.Errorf("ParseTrigger(SNS notification) = %+v, %v; want ALARM of %s\n%s", in, err, r.Alarm, m.Message)
+	}
+}
+
+func resolvedPattern(t *testing.T, pattern any, r *Region, e *Env) []byte {
+	t.Helper()
+	resolved, err := resolve(pattern, map[string]string{"AWS::StackName": "switchyard-" + r.Name, "AWS::Region": r.AWSRegion,
+		"AWS::AccountId": e.Cloud.Account(), "AWS::Partition": "aws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(resolved)
+	return b
 }
