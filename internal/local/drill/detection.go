@@ -50,10 +50,10 @@ func loadDetection() (*detection, error) {
 	if !ok {
 		return nil, fmt.Errorf("template.yaml: no failover-trigger function")
 	}
-	for _, ev := range tpl.Resources[trigger.LogicalID].Properties["Events"].(map[string]any) {
-		e, _ := ev.(map[string]any)
+	for _, ev := range asMap(tpl.Resources[trigger.LogicalID].Properties["Events"]) {
+		e := asMap(ev)
 		if e["Type"] == "EventBridgeRule" {
-			d.pattern = e["Properties"].(map[string]any)["Pattern"]
+			d.pattern = asMap(e["Properties"])["Pattern"]
 		}
 	}
 	if d.pattern == nil {
@@ -90,10 +90,10 @@ func loadDetection() (*detection, error) {
 	if d.timeout, err = time.ParseDuration(prober.Environment["PROBE_TIMEOUT"]); err != nil {
 		return nil, fmt.Errorf("template.yaml: peer-prober PROBE_TIMEOUT: %w", err)
 	}
-	for _, ev := range tpl.Resources[prober.LogicalID].Properties["Events"].(map[string]any) {
-		e, _ := ev.(map[string]any)
+	for _, ev := range asMap(tpl.Resources[prober.LogicalID].Properties["Events"]) {
+		e := asMap(ev)
 		if e["Type"] == "Schedule" {
-			expr, _ := e["Properties"].(map[string]any)["Schedule"].(string)
+			expr, _ := asMap(e["Properties"])["Schedule"].(string)
 			if d.schedule, err = scheduleRate(expr); err != nil {
 				return nil, fmt.Errorf("template.yaml: peer-prober schedule: %w", err)
 			}
@@ -122,10 +122,14 @@ func scheduleRate(expr string) (time.Duration, error) {
 
 func path(v any, keys ...string) any {
 	for _, k := range keys {
-		m, _ := v.(map[string]any)
-		v = m[k]
+		v = asMap(v)[k]
 	}
 	return v
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}]+)\}`)
@@ -201,7 +205,8 @@ func alarmInput(props map[string]any) (*cloudwatch.PutMetricAlarmInput, error) {
 	}
 	strs := func(v any) []string {
 		var out []string
-		for _, e := range v.([]any) {
+		l, _ := v.([]any)
+		for _, e := range l {
 			out = append(out, fmt.Sprint(e))
 		}
 		return out
@@ -236,8 +241,9 @@ func alarmInput(props map[string]any) (*cloudwatch.PutMetricAlarmInput, error) {
 		case "InsufficientDataActions":
 			in.InsufficientDataActions = strs(v)
 		case "Dimensions":
-			for _, d := range v.([]any) {
-				dm, _ := d.(map[string]any)
+			l, _ := v.([]any)
+			for _, d := range l {
+				dm := asMap(d)
 				in.Dimensions = append(in.Dimensions, cwtypes.Dimension{Name: str(dm["Name"]), Value: str(dm["Value"])})
 			}
 		case "Threshold":
@@ -285,7 +291,7 @@ func (e *Env) setUpAlarm(ctx context.Context, r *Region) error {
 	if err != nil {
 		return fmt.Errorf("template.yaml alarm: %w", err)
 	}
-	in, err := alarmInput(props.(map[string]any))
+	in, err := alarmInput(asMap(props))
 	if err != nil {
 		return fmt.Errorf("template.yaml alarm: %w", err)
 	}
