@@ -10,7 +10,7 @@ BUILD_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 export CGO_ENABLED := 0
 export SWITCHYARD_NODE := $(CURDIR)/node_modules/.bin/node
 
-.PHONY: all build build-deploy build-local edge-bundle test lint lint-template bench drill run invoke node clean
+.PHONY: all build build-deploy build-local edge-bundle test lint lint-template bench drill run localcloud invoke node clean
 
 all: build
 
@@ -97,9 +97,18 @@ bench: node
 drill: node
 	$(GO) run ./cmd/drill $(if $(SCENARIO),-scenario $(SCENARIO))
 
-## run: a private MariaDB, migrations applied, the ToDo API at http://127.0.0.1:3000 until Ctrl-C.
+## run: a private MariaDB, migrations applied, the ToDo API at http://$(ADDR) until Ctrl-C
+## (ADDR=127.0.0.1:3000; INVOKE_ADDR=127.0.0.1:3001 fixes the Invoke API's address, default a free port).
+ADDR ?= 127.0.0.1:3000
+INVOKE_ADDR ?=
 run: build-local
-	$(GO) run ./cmd/lambdahost run
+	$(GO) run ./cmd/lambdahost run -addr '$(ADDR)' -invoke-addr '$(INVOKE_ADDR)'
+
+## localcloud: the local AWS emulator at http://$(LOCALCLOUD_ADDR) for the AWS CLI or any SDK until Ctrl-C
+## (SEED=<file> creates topics, secrets, hosted zones, global clusters and distributions first).
+LOCALCLOUD_ADDR ?= 127.0.0.1:4566
+localcloud:
+	$(GO) run ./cmd/localcloud -addr '$(LOCALCLOUD_ADDR)' $(if $(SEED),-seed '$(SEED)')
 
 ## invoke: FN=<function> EVENT=events/<function>/<case>.json through the real binary.
 invoke: build-local

@@ -321,6 +321,10 @@ func TestNotifierAndMetrics(t *testing.T) {
 	if len(got) != 2 || got[0].Sum != 1 || got[1].Sum != 0 || !got[0].Timestamp.Equal(peer[0].At) {
 		t.Fatalf("PeerWriterHealthy: got %+v, want 1 then 0 at the samples' times", got)
 	}
+	// The alarm's 10-second periods see only high-resolution samples.
+	if !got[0].HighResolution || !got[1].HighResolution {
+		t.Errorf("PeerWriterHealthy stored at standard resolution: %+v, want StorageResolution 1", got)
+	}
 	lat := c.MetricData(westRegion, "Switchyard", awsadapter.MetricPeerLatency, nil)
 	if len(lat) != 2 || lat[1].Sum != 2000 || lat[1].Unit != "Milliseconds" {
 		t.Fatalf("PeerHealthLatency: got %+v, want 2000 Milliseconds last", lat)

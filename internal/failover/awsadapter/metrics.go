@@ -18,7 +18,7 @@ type MetricWriter interface {
 var _ MetricWriter = (*cloudwatch.Client)(nil)
 
 // Metric names the prober publishes, without dimensions. The alarm the trigger acts on watches
-// PeerWriterHealthy (Average over 60 s below 0.5 for N of M periods).
+// PeerWriterHealthy (Average over 10 s below 0.5 for N of M periods).
 const (
 	MetricPeerWriterHealthy     = "PeerWriterHealthy"
 	MetricPeerLatency           = "PeerHealthLatency"
@@ -49,7 +49,8 @@ func (m *ProbeMetrics) PublishProbes(ctx context.Context, peer, public []failove
 				v = 1
 			}
 			data = append(data,
-				cwtypes.MetricDatum{MetricName: aws.String(healthy), Timestamp: aws.Time(s.At), Value: aws.Float64(v), Unit: cwtypes.StandardUnitNone},
+				// High resolution: the alarm has 10-second periods, which see only samples stored at 1 s resolution.
+				cwtypes.MetricDatum{MetricName: aws.String(healthy), Timestamp: aws.Time(s.At), Value: aws.Float64(v), Unit: cwtypes.StandardUnitNone, StorageResolution: aws.Int32(1)},
 				cwtypes.MetricDatum{MetricName: aws.String(latency), Timestamp: aws.Time(s.At), Value: aws.Float64(float64(s.Latency.Microseconds()) / 1000), Unit: cwtypes.StandardUnitMilliseconds})
 		}
 	}

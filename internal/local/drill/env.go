@@ -43,7 +43,7 @@ const (
 
 // functions are the deployed functions the drill runs, built from functions/<name>.
 var functions = []string{"todo-api", "migrate", "failover-trigger", "failover-preflight", "failover-promote",
-	"failover-await", "failover-traffic", "failover-verify", "failover-notify"}
+	"failover-await", "failover-traffic", "failover-verify", "failover-notify", "peer-prober"}
 
 // Region is one of the two regions: its database, its Lambda host and its names in AWS.
 type Region struct {
@@ -55,7 +55,6 @@ type Region struct {
 	httpAddr   string
 	ClusterARN string
 	OriginID   string
-	Topic      string
 	Machine    string
 	Alarm      string
 }
@@ -72,10 +71,9 @@ type Options struct {
 	FunctionOutput io.Writer
 	// Load shapes the clients; URL and RunID are set by the drill.
 	Load LoadOptions
-	// ProbeInterval and ProbeFailures make the detector: the peer's /health is probed every
-	// ProbeInterval and the alarm fires after ProbeFailures consecutive failures [250ms, 3].
-	ProbeInterval time.Duration
-	ProbeFailures int
+	// DetectionSpeedup compresses the detection path's clock: the prober's schedule and probe
+	// interval and the alarm's periods run this many times faster than template.yaml says [20].
+	DetectionSpeedup float64
 	// LinkCutLead, when positive, cuts the replication link this long before the unplanned
 	// scenario kills region A's database, so that the failover has writes to lose.
 	LinkCutLead time.Duration
@@ -98,6 +96,7 @@ type Env struct {
 	primary  atomic.Pointer[Region] // where the distribution sends traffic now
 	probers  sync.WaitGroup
 	stopProb context.CancelFunc
+	det      *detection
 
 	mu       sync.Mutex
 	traffic  []trafficEvent
@@ -120,7 +119,7 @@ type trafficEvent struct {
 
 type alarmEvent struct {
 	At     time.Time
-	Region string // the region whose prober raised it
+	Region string // the region whose alarm went to ALARM
 }
 
 type triggerEvent struct {
@@ -158,11 +157,8 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 	if err := Preflight(); err != nil {
 		return nil, err
 	}
-	if opts.ProbeInterval == 0 {
-		opts.ProbeInterval = 250 * time.Millisecond
-	}
-	if opts.ProbeFailures == 0 {
-		opts.ProbeFailures = 3
+	if opts.DetectionSpeedup <= 0 {
+		opts.DetectionSpeedup = 20
 	}
 	if opts.FunctionOutput == nil {
 		opts.FunctionOutput = io.Discard
@@ -211,6 +207,9 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 	if err := e.startProxies(); err != nil {
 		return nil, err
 	}
+	if err := e.setUpDetection(ctx); err != nil {
+		return nil, err
+	}
 	for _, r := range []*Region{e.A, e.B} {
 		if err := e.startHost(ctx, r, bins); err != nil {
 			return nil, err
@@ -228,7 +227,7 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 		return nil, err
 	}
 	e.progress("edge %s → %s; localcloud %s", e.EdgeURL(), e.A.Name, e.Cloud.URL())
-	e.startProbers()
+	e.startDetection()
 	return e, nil
 }
 
@@ -301,7 +300,8 @@ func (e *Env) startCloud() error {
 	cloud, err := localcloud.Start(localcloud.Options{
 		// Real promotions take minutes and CloudFront about five: the drill keeps AWS's order of
 		// events at a scale a terminal can watch.
-		Timing:  localcloud.Timing{FailoverPending: 50 * time.Millisecond, FailoverPromote: 100 * time.Millisecond, CloudFrontPropagation: 250 * time.Millisecond},
+		Timing: localcloud.Timing{FailoverPending: 50 * time.Millisecond, FailoverPromote: 100 * time.Millisecond, CloudFrontPropagation: 250 * time.Millisecond,
+			AlarmSpeedup: e.opts.DetectionSpeedup},
 		Traffic: e.onTraffic,
 	})
 	if err != nil {
@@ -311,19 +311,21 @@ func (e *Env) startCloud() error {
 	clusters := map[string]*mariadb.Server{}
 	for _, r := range []*Region{e.A, e.B} {
 		r.ClusterARN = localcloud.ClusterARN(r.AWSRegion, localcloud.DefaultAccount, "switchyard-"+r.Name)
-		r.Topic = cloud.TopicARN(r.AWSRegion, "switchyard-alarms")
 		r.Machine = cloud.StateMachineARN(r.AWSRegion, "switchyard-failover")
-		r.Alarm = "switchyard-peer-unhealthy-" + r.AWSRegion
 		clusters[r.ClusterARN] = r.DB
-		cloud.AddTopic(r.Topic)
+		cloud.AddTopic(e.notificationTopic(r))
 	}
 	e.GDB = NewGlobalDatabase(e.Pair, clusters)
 	cloud.AddGlobalCluster(globalClusterID, e.GDB)
 	if err := cloud.AddDistribution(distributionID, e.distributionConfig()); err != nil {
 		return err
 	}
-	cloud.SubscribeSNS(e.onSNS)
 	return nil
+}
+
+// notificationTopic is the region's NotificationTopic: the failover's and the alarm's notices.
+func (e *Env) notificationTopic(r *Region) string {
+	return e.Cloud.TopicARN(r.AWSRegion, "switchyard-notifications")
 }
 
 func (e *Env) onTraffic(tc localcloud.TrafficChange) {
@@ -395,11 +397,16 @@ func (e *Env) deployment(r *Region) config.Orchestrator {
 	d.PromotionTimeout = 30 * time.Second
 	d.TrafficMode, d.DistributionID, d.LocalOriginID = "cloudfront", distributionID, r.OriginID
 	d.HTTPTimeout = 2 * time.Second
-	d.TopicARN = e.Cloud.TopicARN(r.AWSRegion, "switchyard-notifications")
+	d.TopicARN = e.notificationTopic(r)
 	d.StateMachineARN = r.Machine
 	d.AlarmNames = []string{r.Alarm}
 	// The drill runs several incidents within a minute; in AWS the cooldown is half an hour.
 	d.Cooldown = 3 * time.Second
+	// The prober runs the template's schedule, compressed; its timeout is this machine's latency
+	// budget rather than a compressed one, which would be shorter than a loaded machine answers in.
+	d.ProbeSamples = e.det.samples
+	d.ProbeInterval = time.Duration(float64(e.det.interval) / e.opts.DetectionSpeedup)
+	d.ProbeTimeout = min(e.det.timeout, d.ProbeInterval*4/5)
 	return d
 }
 
@@ -454,7 +461,6 @@ func (e *Env) startHost(ctx context.Context, r *Region, bins map[string]string) 
 	dbEnv["DB_QUERY_TIMEOUT"], dbEnv["APP_VERSION"] = "1s", "drill"
 	d := e.deployment(r)
 	maps.Copy(awsEnv, d.Env())
-	e.Cloud.AddTopic(d.TopicARN)
 	cfg := lambdahost.Config{Region: r.AWSRegion, AccountID: localcloud.DefaultAccount, HTTPAddr: r.httpAddr,
 		Logger: e.log, FunctionOutput: e.opts.FunctionOutput}
 	for _, fn := range functions {
@@ -532,26 +538,6 @@ func getHealth(ctx context.Context, base string, timeout time.Duration) (health,
 		return h, fmt.Errorf("/health: HTTP %d", resp.StatusCode)
 	}
 	return h, err
-}
-
-// onSNS delivers alarm notifications to the failover-trigger of the topic's region, as an SNS
-// subscription of the Lambda function would: asynchronously, as an SNS event.
-func (e *Env) onSNS(m localcloud.SNSMessage) {
-	var r *Region
-	for _, c := range []*Region{e.A, e.B} {
-		if m.TopicARN == c.Topic {
-			r = c
-		}
-	}
-	if r == nil {
-		return
-	}
-	ev, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{
-		"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": m.TopicARN + ":drill",
-		"Sns": map[string]any{"Type": "Notification", "MessageId": m.MessageID, "TopicArn": m.TopicARN,
-			"Subject": m.Subject, "Message": m.Message, "Timestamp": time.Now().UTC().Format(time.RFC3339Nano)},
-	}}})
-	go e.trigger(context.Background(), r, ev)
 }
 
 // trigger invokes a region's failover-trigger and records what it answered.

@@ -165,7 +165,9 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("SIGKILL %s's mariadbd (pid %d)", from.Name, pid), Start: faultAt, End: time.Now()})
 		e.progress("fault: SIGKILL %s's mariadbd (pid %d)", from.Name, pid)
 		execErr = e.awaitAlarmExecution(ctx, to, faultAt, 30*time.Second)
-		rep.How = append(rep.How, fmt.Sprintf("%s's prober raised the alarm; localcloud's SNS delivered it to %s's failover-trigger, which started statemachine/failover.asl.json under aws-local-stepfunctions", to.Name, to.Name))
+		rep.How = append(rep.How, fmt.Sprintf("%s's real peer-prober (on template.yaml's schedule, %g× faster) published PeerWriterHealthy to localcloud's CloudWatch; "+
+			"the alarm template.yaml defines on it went to ALARM there, and the trigger's EventBridge rule from template.yaml delivered the state change to %s's failover-trigger, "+
+			"which started statemachine/failover.asl.json under aws-local-stepfunctions", to.Name, e.opts.DetectionSpeedup, to.Name))
 	}
 	if execErr == nil {
 		execErr = e.waitServing(ctx, to, 10*time.Second)
@@ -268,7 +270,7 @@ func (e *Env) addOrchestratorPhases(rep *ScenarioReport, start, faultAt time.Tim
 			if rep.Detection == 0 {
 				rep.Detection = a.At.Sub(faultAt)
 			}
-			rep.Phases = append(rep.Phases, Phase{Name: "detection: alarm raised by " + a.Region + "'s prober", Start: faultAt, End: a.At})
+			rep.Phases = append(rep.Phases, Phase{Name: "detection: " + a.Region + "'s alarm state change delivered by EventBridge", Start: faultAt, End: a.At})
 		}
 	}
 	var mine []stepEvent

@@ -6,8 +6,10 @@
 // A Host serves three faces of Lambda on loopback:
 //
 //   - the Runtime API (2018-06-01) that each bootstrap process polls for invocations;
-//   - the Invoke API (`POST /2015-03-31/functions/{name or ARN}/invocations`), so aws-sdk-go-v2's
-//     Lambda client and aws-local-stepfunctions reach the functions through a custom endpoint;
+//   - the Lambda API's Invoke (`POST /2015-03-31/functions/{name or ARN}/invocations`, with
+//     LogType Tail and Event invocations retried as Lambda retries them), GetFunction and
+//     GetFunctionConfiguration, so aws-sdk-go-v2's Lambda client, aws-local-stepfunctions and the
+//     AWS CLI reach the functions through a custom endpoint;
 //   - an API Gateway HTTP API emulation that turns plain HTTP requests into payload-format 2.0
 //     events for the function owning the matching route, and the function's answer back into HTTP.
 //

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -27,7 +28,12 @@ const (
 	DefaultConcurrency = 10
 	DefaultIdleTimeout = 2 * time.Minute
 	DefaultInitTimeout = 10 * time.Second
+	// DefaultBodyReadTimeout is far above what loopback needs for a 6 MB payload.
+	DefaultBodyReadTimeout = 10 * time.Second
 )
+
+// DefaultAsyncRetryDelays are Lambda's waits before the two retries of a failed Event invocation.
+var DefaultAsyncRetryDelays = []time.Duration{time.Minute, 2 * time.Minute}
 
 // Function configures one function the host can run.
 type Function struct {
@@ -47,6 +53,10 @@ type Function struct {
 	Concurrency int
 	// Routes are the HTTP API routes served by this function.
 	Routes []Route
+	// Aliases are the alias names callers may qualify the function with (as AutoPublishAlias
+	// publishes "live"); each runs the configured binary. Any other qualifier but $LATEST is
+	// refused with ResourceNotFoundException, as Lambda refuses an alias or version that does not exist.
+	Aliases []string
 }
 
 // Route is one HTTP API route: Method is an HTTP method or "ANY"; Path may hold `{name}`
@@ -70,6 +80,12 @@ type Config struct {
 	IdleTimeout time.Duration
 	// InitTimeout bounds a process's init phase (exec → first /next), as Lambda's 10 s init limit does.
 	InitTimeout time.Duration
+	// BodyReadTimeout bounds reading a request (headers and body) on the Invoke and HTTP APIs, so
+	// a client that announces a body and sends less cannot hold a connection [DefaultBodyReadTimeout].
+	BodyReadTimeout time.Duration
+	// AsyncRetryDelays are the waits before the retries of an Event invocation whose function
+	// failed: Lambda retries twice, about one and two minutes after the failure [1m, 2m].
+	AsyncRetryDelays []time.Duration
 	// Logger receives the host's own lines (process start/stop, init and invoke durations);
 	// nil means JSON on os.Stderr.
 	Logger *slog.Logger
@@ -123,6 +139,12 @@ func New(cfg Config) (*Host, error) {
 	}
 	if cfg.InitTimeout <= 0 {
 		cfg.InitTimeout = DefaultInitTimeout
+	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if cfg.AsyncRetryDelays == nil {
+		cfg.AsyncRetryDelays = DefaultAsyncRetryDelays
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -204,8 +226,11 @@ func (h *Host) Start(ctx context.Context) error {
 		h.invokeLn.Close()
 		return fmt.Errorf("lambdahost: HTTP API listener on %s: %w (is another server using the port?)", loopback(h.cfg.HTTPAddr), err)
 	}
-	h.invokeSrv = &http.Server{Handler: h.invokeAPI(), ReadHeaderTimeout: 10 * time.Second}
-	h.httpSrv = &http.Server{Handler: http.HandlerFunc(h.serveHTTPAPI), ReadHeaderTimeout: 10 * time.Second}
+	// ReadTimeout covers the body too: without it a short body under a large Content-Length
+	// holds the connection and a handler goroutine until the client gives up.
+	rt := h.cfg.BodyReadTimeout
+	h.invokeSrv = &http.Server{Handler: h.invokeAPI(), ReadHeaderTimeout: rt, ReadTimeout: rt}
+	h.httpSrv = &http.Server{Handler: http.HandlerFunc(h.serveHTTPAPI), ReadHeaderTimeout: rt, ReadTimeout: rt}
 	for _, s := range []struct {
 		srv *http.Server
 		ln  net.Listener
@@ -347,6 +372,9 @@ func (h *Host) lookup(ref string) (*function, string, error) {
 	f, ok := h.functions[name]
 	if !ok {
 		return nil, "", fmt.Errorf("Function not found: %s", h.FunctionARN(name))
+	}
+	if qualifier != "" && qualifier != "$LATEST" && !slices.Contains(f.cfg.Aliases, qualifier) {
+		return nil, "", fmt.Errorf("Function not found: %s:%s (the host serves $LATEST and the aliases %v)", h.FunctionARN(name), qualifier, f.cfg.Aliases)
 	}
 	return f, qualifier, nil
 }

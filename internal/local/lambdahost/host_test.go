@@ -29,7 +29,7 @@ type echoReply struct {
 
 func echoFunction() lambdahost.Function {
 	return lambdahost.Function{Name: "echo", Binary: bin("echo"), Timeout: 2 * time.Second, MemoryMB: 256,
-		Concurrency: 4, Env: map[string]string{"APP_SETTING": "from-config"}}
+		Concurrency: 4, Env: map[string]string{"APP_SETTING": "from-config"}, Aliases: []string{"live"}}
 }
 
 func invokeEcho(t *testing.T, h *lambdahost.Host, fn, payload string) echoReply {

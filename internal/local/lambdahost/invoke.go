@@ -1,6 +1,7 @@
 package lambdahost
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,6 +27,9 @@ type Result struct {
 	Duration     time.Duration
 	ColdStart    bool
 	InitDuration time.Duration
+	// Log is what the invocation logged, framed by Lambda's START, END and REPORT lines; set when
+	// the caller asked for it (the Invoke API's LogType: Tail).
+	Log []byte
 }
 
 // FunctionError is Lambda's error document.
@@ -56,6 +60,7 @@ type invocation struct {
 	arn      string
 	traceID  string
 	payload  []byte
+	log      bool // capture what the process writes while it runs this invocation
 	deadline time.Time
 	done     chan answer // buffered: the Runtime API handler never blocks on a caller
 }
@@ -69,6 +74,16 @@ type answer struct {
 // Invoke runs one synchronous invocation of the named function (a name, name:qualifier or ARN).
 // The error is nil whenever the function was reached: function failures are in Result.FunctionError.
 func (h *Host) Invoke(ctx context.Context, function string, payload []byte) (*Result, error) {
+	return h.invoke(ctx, function, payload, invokeOptions{})
+}
+
+// invokeOptions are what the Invoke API adds to an invocation.
+type invokeOptions struct {
+	requestID string // empty: a new one; an Event invocation keeps its ID across retries
+	log       bool   // capture the invocation's log into Result.Log
+}
+
+func (h *Host) invoke(ctx context.Context, function string, payload []byte, opts invokeOptions) (*Result, error) {
 	if !h.enter() {
 		return nil, ErrHostClosed
 	}
@@ -90,7 +105,11 @@ func (h *Host) Invoke(ctx context.Context, function string, payload []byte) (*Re
 	if qualifier != "" {
 		arn += ":" + qualifier
 	}
-	inv := &invocation{id: newRequestID(), arn: arn, traceID: newTraceID(), payload: payload, done: make(chan answer, 1)}
+	id := opts.requestID
+	if id == "" {
+		id = newRequestID()
+	}
+	inv := &invocation{id: id, arn: arn, traceID: newTraceID(), payload: payload, log: opts.log, done: make(chan answer, 1)}
 	return f.invoke(ctx, inv)
 }
 
@@ -129,7 +148,14 @@ func (f *function) invoke(ctx context.Context, inv *invocation) (*Result, error)
 			}
 			res.ColdStart, res.InitDuration = true, s.initDuration
 		}
+		if inv.log {
+			s.out.startCapture()
+		}
 		a, took, retry := s.run(inv)
+		var logged []byte
+		if inv.log {
+			logged = s.out.stopCapture(s.outW)
+		}
 		if retry && !res.ColdStart {
 			continue // the warm process died before it took the event: the event never ran
 		}
@@ -139,6 +165,9 @@ func (f *function) invoke(ctx context.Context, inv *invocation) (*Result, error)
 		res.Duration, res.Payload, res.FunctionError = took, a.payload, a.err
 		if a.err != nil && a.payload == nil {
 			res.Payload = errorDocument(a.err)
+		}
+		if inv.log {
+			res.Log = f.frameLog(inv.id, logged, res)
 		}
 		f.putIdle(s)
 		f.logInvoke(res)
@@ -160,6 +189,21 @@ func (f *function) logInvoke(res *Result) {
 		return
 	}
 	f.host.log.Info("invoke", attrs...)
+}
+
+// frameLog wraps an invocation's output in the lines Lambda writes around it in CloudWatch Logs.
+func (f *function) frameLog(requestID string, logged []byte, res *Result) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "START RequestId: %s Version: $LATEST\n", requestID)
+	b.Write(logged)
+	fmt.Fprintf(&b, "END RequestId: %s\n", requestID)
+	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\t",
+		requestID, ms(res.Duration), res.Duration.Milliseconds()+1, f.cfg.MemoryMB)
+	if res.ColdStart {
+		fmt.Fprintf(&b, "Init Duration: %.2f ms\t", ms(res.InitDuration))
+	}
+	b.WriteString("\n")
+	return b.Bytes()
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -43,7 +43,7 @@ func TestInvokeAPIThroughTheSDKClient(t *testing.T) {
 		{"by name:qualifier", "echo:live", "", `{"echo":"c"}`, arn + ":live"},
 		{"by ARN with qualifier", arn + ":$LATEST", "", `{"echo":"d"}`, arn + ":$LATEST"},
 		{"by partial ARN", "123456789012:function:echo", "", `{"echo":"e"}`, arn},
-		{"qualifier parameter", "echo", "7", `{"echo":"f"}`, arn + ":7"},
+		{"qualifier parameter", "echo", "live", `{"echo":"f"}`, arn + ":live"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +92,8 @@ func TestInvokeAPIErrors(t *testing.T) {
 	})
 	for _, tt := range []struct{ name, function string }{
 		{"unknown name", "nosuch"},
+		{"unknown alias", "echo:nope"},
+		{"unknown version in an ARN", "arn:aws:lambda:us-west-2:123456789012:function:echo:7"},
 		{"ARN of another region", "arn:aws:lambda:eu-central-1:123456789012:function:echo"},
 		{"ARN of another account", "arn:aws:lambda:us-west-2:999999999999:function:echo"},
 	} {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"sync"
+	"time"
 )
 
 // lineSink interleaves the output of many processes into one writer a whole line at a time, each
@@ -14,7 +15,7 @@ type lineSink struct {
 }
 
 func (l *lineSink) process(name string) *procOutput {
-	return &procOutput{sink: l, prefix: []byte("[" + name + "] ")}
+	return &procOutput{sink: l, prefix: []byte("[" + name + "] "), flushed: make(chan struct{}, 1)}
 }
 
 func (l *lineSink) writeLine(prefix, line []byte) {
@@ -30,6 +31,43 @@ type procOutput struct {
 	prefix  []byte
 	mu      sync.Mutex
 	partial []byte
+	// capture, while not nil, also receives each whole line (unprefixed) for LogType: Tail.
+	capture *bytes.Buffer
+	// flushed receives a value each time flushMarker comes through the pipe.
+	flushed chan struct{}
+}
+
+// flushMarker is written by the host into the process's own output pipe behind whatever the
+// process wrote: when it comes out of the pipe, everything the process wrote before it has been
+// read, so an invocation's log is complete even though the pipe is read asynchronously.
+const flushMarker = "\x00lambdahost-flush\x00"
+
+// startCapture begins collecting the process's lines for the invocation it is about to run; a
+// process runs one invocation at a time.
+func (p *procOutput) startCapture() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.capture = &bytes.Buffer{}
+}
+
+// stopCapture waits until what the process wrote so far has come through pipe (its write end,
+// shared with the process), then ends the collection and returns the lines written since
+// startCapture.
+func (p *procOutput) stopCapture(pipe io.Writer) []byte {
+	if _, err := io.WriteString(pipe, flushMarker+"\n"); err == nil {
+		select {
+		case <-p.flushed:
+		case <-time.After(time.Second): // a process that holds a partial line past this keeps it
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.capture == nil {
+		return nil
+	}
+	b := p.capture.Bytes()
+	p.capture = nil
+	return b
 }
 
 func (p *procOutput) Write(b []byte) (int, error) {
@@ -47,8 +85,22 @@ func (p *procOutput) Write(b []byte) (int, error) {
 			line = append(p.partial, line...)
 			p.partial = p.partial[:0]
 		}
-		p.sink.writeLine(p.prefix, line)
 		b = b[i+1:]
+		if j := bytes.Index(line, []byte(flushMarker)); j >= 0 {
+			line = append(line[:j:j], line[j+len(flushMarker):]...)
+			select {
+			case p.flushed <- struct{}{}:
+			default:
+			}
+			if len(line) == 0 {
+				continue
+			}
+		}
+		p.sink.writeLine(p.prefix, line)
+		if p.capture != nil {
+			p.capture.Write(line)
+			p.capture.WriteByte('\n')
+		}
 	}
 }
 

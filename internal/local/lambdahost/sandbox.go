@@ -36,6 +36,9 @@ type sandbox struct {
 	ln        net.Listener
 	srv       *http.Server
 	out       *procOutput
+	outW      *os.File      // the write end of the process's stdout/stderr pipe, kept to flush it
+	outDone   chan struct{} // closed when the pipe has been read to its end
+	outR      *os.File
 	next      chan *invocation // unbuffered: an event is handed over only to a process asking for one
 	ready     chan struct{}    // closed at the first /next: init is over
 	readyOnce sync.Once
@@ -79,16 +82,30 @@ func (f *function) startSandbox(requestID string) (*sandbox, *FunctionError) {
 	s.cmd.Dir = filepath.Dir(f.cfg.Binary)
 	s.cmd.Env = s.environment()
 	s.out = h.out.process(s.name)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	// A bootstrap that leaves a child holding its output pipe must not stall the reaping.
-	s.cmd.WaitDelay = time.Second
+	// The host owns the output pipe (rather than letting os/exec copy it) so that it can write a
+	// flush marker behind the process's own output: see procOutput.stopCapture.
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		s.srv.Close()
+		return nil, &FunctionError{Type: "Runtime.Unknown", Message: fmt.Sprintf("RequestId: %s Error: output pipe: %v", requestID, err)}
+	}
+	s.outW, s.outDone = outW, make(chan struct{})
+	s.cmd.Stdout, s.cmd.Stderr = outW, outW
 	setProcAttr(s.cmd)
 	s.start = time.Now()
 	if err := s.cmd.Start(); err != nil {
 		s.srv.Close()
+		outR.Close()
+		outW.Close()
 		return nil, &FunctionError{Type: "Runtime.InvalidEntrypoint",
 			Message: fmt.Sprintf("RequestId: %s Error: start %s: %v", requestID, f.cfg.Binary, err)}
 	}
+	go func() {
+		defer close(s.outDone)
+		defer outR.Close()
+		io.Copy(s.out, outR) //nolint:errcheck // ends at EOF, or when reap closes the read end
+	}()
+	s.outR = outR
 	f.mu.Lock()
 	if f.live == nil {
 		f.live = make(map[*sandbox]struct{})
@@ -163,6 +180,15 @@ func (s *sandbox) reap() {
 	s.waitErr = s.cmd.Wait()
 	defer close(s.exited) // last: whoever waits for the exit also finds its log line written
 	s.srv.Close()
+	// The pipe ends when every writer has closed it: the host's copy now, the process's at its
+	// exit. A bootstrap that leaves a child holding it must not stall the reaping.
+	s.outW.Close()
+	select {
+	case <-s.outDone:
+	case <-time.After(time.Second):
+		s.outR.Close()
+		<-s.outDone
+	}
 	s.out.close()
 	s.f.forget(s)
 	s.mu.Lock()

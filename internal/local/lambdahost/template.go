@@ -29,10 +29,21 @@ func TemplateFunctions(templatePath, binDir string) ([]Function, error) {
 		for _, r := range tf.Routes {
 			f.Routes = append(f.Routes, Route{Method: r.Method, Path: r.Path})
 		}
+		// AutoPublishAlias is the one alias SAM creates; callers may qualify the function with it.
+		for _, props := range []map[string]any{asMap(tpl.Globals["Function"]), tpl.Resources[tf.LogicalID].Properties} {
+			if alias, ok := props["AutoPublishAlias"].(string); ok && alias != "" {
+				f.Aliases = []string{alias}
+			}
+		}
 		fns = append(fns, f)
 	}
 	if len(fns) == 0 {
 		return nil, fmt.Errorf("%s declares no function with CodeUri functions/<name>/", templatePath)
 	}
 	return fns, nil
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
 }

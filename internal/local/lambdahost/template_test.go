@@ -19,7 +19,7 @@ func TestTemplateFunctions(t *testing.T) {
 			Env:    map[string]string{"LOG_SHAPE": "json", "DB_AUTH": "iam"},
 			Routes: []lambdahost.Route{{Method: "ANY", Path: "/files/{proxy+}"}, {Method: "GET", Path: "/things/{id}"}}},
 		{Name: "job", Binary: "/bin-dir/job/bootstrap", Timeout: 10 * time.Second, MemoryMB: 1024,
-			Env: map[string]string{"LOG_SHAPE": "json"}},
+			Env: map[string]string{"LOG_SHAPE": "json"}, Aliases: []string{"live"}},
 	}
 	if !equalJSON(fns, want) {
 		t.Errorf("TemplateFunctions =\n%+v\nwant\n%+v", fns, want)

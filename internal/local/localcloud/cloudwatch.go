@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/switchyard-dr/switchyard/internal/local/localcloud/cbor"
 )
 
 // Aurora global database lag metrics, which the emulator reads from the GlobalDatabase backend
@@ -30,6 +28,9 @@ type Datapoint struct {
 	Minimum     float64
 	Maximum     float64
 	Unit        string
+	// HighResolution says the datapoint was stored with StorageResolution 1; others count at
+	// one-minute resolution only.
+	HighResolution bool
 }
 
 type metricSeries struct {
@@ -41,10 +42,13 @@ type cloudwatchService struct {
 
 	mu     sync.Mutex
 	series map[metricSeries][]Datapoint
+	alarms map[string]map[string]*metricAlarm // by region, then name
+	// evaluating says the alarm evaluation loop has started (with the first alarm).
+	evaluating bool
 }
 
 func newCloudWatchService(s *Server) *cloudwatchService {
-	return &cloudwatchService{s: s, series: map[metricSeries][]Datapoint{}}
+	return &cloudwatchService{s: s, series: map[metricSeries][]Datapoint{}, alarms: map[string]map[string]*metricAlarm{}}
 }
 
 // dimensionKey is the canonical form of a dimension set: CloudWatch treats each distinct set as a
@@ -72,59 +76,63 @@ func (c *cloudwatchService) put(key metricSeries, d Datapoint) {
 	c.series[key] = append(c.series[key], d)
 }
 
-func cborError(status int, shape, queryCode, message string) *APIError {
+func cwError(status int, shape, queryCode, message string) *APIError {
 	return &APIError{Status: status, Code: queryCode, Message: message, shape: shape}
 }
 
 func cloudwatchThrottle() *APIError {
-	return cborError(http.StatusBadRequest, "Throttling", "Throttling", "Rate exceeded")
+	return cwError(http.StatusBadRequest, "Throttling", "Throttling", "Rate exceeded")
+}
+
+func missingParameter(format string, args ...any) *APIError {
+	return cwError(http.StatusBadRequest, "MissingRequiredParameterException", "MissingParameter", fmt.Sprintf(format, args...))
 }
 
 func (c *cloudwatchService) serve(w http.ResponseWriter, req *request) {
 	requestID := c.s.requestID()
-	op := req.URL.Path[strings.LastIndex(req.URL.Path, "/")+1:]
-	if e := c.s.admit(req, "cloudwatch:"+op, cloudwatchThrottle); e != nil {
-		writeCBORError(w, requestID, e)
+	proto, op := cloudwatchRequest(req)
+	body, err := readBody(req)
+	if err != nil {
+		writeCloudWatchError(w, proto, requestID, cwError(http.StatusBadRequest, "InvalidFormatFault", "InvalidFormat", err.Error()))
 		return
 	}
-	var in map[string]any
-	if body, err := readBody(req); err != nil {
-		writeCBORError(w, requestID, cborError(http.StatusBadRequest, "InvalidFormatFault", "InvalidFormat", err.Error()))
+	in, action, err := decodeCloudWatch(proto, req, body)
+	if proto == cwQuery {
+		op = action
+	}
+	if e := c.s.admit(req, "cloudwatch:"+op, cloudwatchThrottle); e != nil {
+		writeCloudWatchError(w, proto, requestID, e)
 		return
-	} else if len(body) > 0 {
-		v, err := cbor.Decode(body)
-		m, ok := v.(map[string]any)
-		if err != nil || !ok {
-			writeCBORError(w, requestID, cborError(http.StatusBadRequest, "InvalidFormatFault", "InvalidFormat", fmt.Sprintf("request body is not a CBOR map: %v", err)))
-			return
-		}
-		in = m
+	}
+	if err != nil {
+		writeCloudWatchError(w, proto, requestID, cwError(http.StatusBadRequest, "InvalidFormatFault", "InvalidFormat", err.Error()))
+		return
 	}
 	var out map[string]any
-	var err error
 	switch op {
 	case "PutMetricData":
-		out, err = c.putMetricData(req, in)
+		err = c.putMetricData(req, in)
 	case "GetMetricData":
 		out, err = c.getMetricData(req, in)
 	case "GetMetricStatistics":
 		out, err = c.getMetricStatistics(req, in)
+	case "PutMetricAlarm":
+		err = c.putMetricAlarm(req, in)
+	case "DescribeAlarms":
+		out, err = c.describeAlarms(req, in)
+	case "DeleteAlarms":
+		err = c.deleteAlarms(req, in)
+	case "SetAlarmState":
+		err = c.setAlarmState(req, in)
 	default:
-		err = cborError(http.StatusBadRequest, "InvalidAction", "InvalidAction", "localcloud emulates PutMetricData, GetMetricData and GetMetricStatistics, not "+op)
+		err = cwError(http.StatusBadRequest, "InvalidAction", "InvalidAction", fmt.Sprintf("The action %s is not valid for this web service: "+
+			"localcloud emulates PutMetricData, GetMetricData, GetMetricStatistics, PutMetricAlarm, DescribeAlarms, DeleteAlarms and SetAlarmState.", op))
 	}
 	if err != nil {
-		writeCBORError(w, requestID, asAPIError(err))
+		writeCloudWatchError(w, proto, requestID, asAPIError(err))
 		return
 	}
-	body, encErr := cbor.Encode(out)
-	if encErr != nil {
-		writeCBORError(w, requestID, asAPIError(encErr))
-		return
-	}
-	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-	w.Header().Set("Content-Type", "application/cbor")
-	w.Header().Set("x-amzn-RequestId", requestID)
-	w.Write(body)
+	writeCloudWatchResult(w, proto, op, requestID, out)
 }
 
 // readBody reads the request body, gunzipping it when the client compressed it: the SDK
@@ -142,41 +150,13 @@ func readBody(req *request) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// writeCBORError writes an RPC v2 CBOR error: {"__type": shape ID, "message": ...} plus the
-// X-Amzn-Query-Error header that query-compatible clients (CloudWatch) take the code from.
-func writeCBORError(w http.ResponseWriter, requestID string, e *APIError) {
-	shape := e.shape
-	if shape == "" {
-		shape = e.Code
-	}
-	body, _ := cbor.Encode(map[string]any{"__type": "com.amazonaws.cloudwatch#" + shape, "message": e.Message})
-	w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-	w.Header().Set("Content-Type", "application/cbor")
-	w.Header().Set("X-Amzn-Query-Error", e.Code+";"+e.faultType())
-	w.Header().Set("x-amzn-RequestId", requestID)
-	w.WriteHeader(e.Status)
-	w.Write(body)
-}
-
 func invalidParameter(format string, args ...any) *APIError {
-	return cborError(http.StatusBadRequest, "InvalidParameterValueException", "InvalidParameterValue", fmt.Sprintf(format, args...))
+	return cwError(http.StatusBadRequest, "InvalidParameterValueException", "InvalidParameterValue", fmt.Sprintf(format, args...))
 }
 
 func str(m map[string]any, k string) string {
 	s, _ := m[k].(string)
 	return s
-}
-
-func num(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case uint64:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	}
-	return 0, false
 }
 
 func list(m map[string]any, k string) []any {
@@ -194,48 +174,83 @@ func dimensions(m map[string]any) map[string]string {
 	return dims
 }
 
-func (c *cloudwatchService) putMetricData(req *request, in map[string]any) (map[string]any, error) {
+func (c *cloudwatchService) putMetricData(req *request, in map[string]any) error {
 	ns := str(in, "Namespace")
 	if ns == "" {
-		return nil, cborError(http.StatusBadRequest, "MissingRequiredParameterException", "MissingParameter", "The parameter Namespace is required.")
+		return missingParameter("The parameter Namespace is required.")
 	}
 	if strings.HasPrefix(ns, "AWS/") {
-		return nil, invalidParameter("The value AWS/ for parameter Namespace is invalid.")
+		return invalidParameter("The value AWS/ for parameter Namespace is invalid.")
 	}
+	// Validate every datum before storing any: a refused call stores nothing.
+	type put struct {
+		key metricSeries
+		d   []Datapoint
+	}
+	var puts []put
 	for i, item := range list(in, "MetricData") {
 		md, _ := item.(map[string]any)
 		name := str(md, "MetricName")
 		if name == "" {
-			return nil, cborError(http.StatusBadRequest, "MissingRequiredParameterException", "MissingParameter", fmt.Sprintf("The parameter MetricData.member.%d.MetricName is required.", i+1))
+			return missingParameter("The parameter MetricData.member.%d.MetricName is required.", i+1)
 		}
-		ts, ok := md["Timestamp"].(time.Time)
-		if !ok {
-			ts = time.Now().UTC()
+		ts := time.Now().UTC()
+		if v, present := md["Timestamp"]; present {
+			var ok bool
+			if ts, ok = timestamp(v); !ok {
+				return invalidParameter("The parameter MetricData.member.%d.Timestamp must be a timestamp.", i+1)
+			}
 		}
-		key := metricSeries{req.region, ns, name, dimensionKey(dimensions(md))}
+		highRes := false
+		if v, present := md["StorageResolution"]; present {
+			r, _ := num(v)
+			if r != 1 && r != 60 {
+				return invalidParameter("The value %v for parameter MetricData.member.%d.StorageResolution is invalid: use 1 (high resolution) or 60.", v, i+1)
+			}
+			highRes = r == 1
+		}
+		p := put{key: metricSeries{req.region, ns, name, dimensionKey(dimensions(md))}}
 		unit := str(md, "Unit")
-		if v, ok := num(md["Value"]); ok {
-			c.put(key, Datapoint{Timestamp: ts, SampleCount: 1, Sum: v, Minimum: v, Maximum: v, Unit: unit})
+		if raw, present := md["Value"]; present {
+			v, ok := num(raw)
+			if !ok {
+				return invalidParameter("The parameter MetricData.member.%d.Value must be a number.", i+1)
+			}
+			p.d = append(p.d, Datapoint{Timestamp: ts, SampleCount: 1, Sum: v, Minimum: v, Maximum: v, Unit: unit, HighResolution: highRes})
 		}
 		counts := list(md, "Counts")
-		for j, vv := range list(md, "Values") {
-			v, _ := num(vv)
+		values := list(md, "Values")
+		if len(counts) > 0 && len(counts) != len(values) {
+			return cwError(http.StatusBadRequest, "InvalidParameterCombinationException", "InvalidParameterCombination",
+				fmt.Sprintf("The parameters MetricData.member.%d.Values and MetricData.member.%d.Counts must be of the same size.", i+1, i+1))
+		}
+		for j, vv := range values {
+			v, ok := num(vv)
 			n := 1.0
 			if j < len(counts) {
 				n, _ = num(counts[j])
 			}
-			c.put(key, Datapoint{Timestamp: ts, SampleCount: n, Sum: v * n, Minimum: v, Maximum: v, Unit: unit})
+			if !ok {
+				return invalidParameter("The parameter MetricData.member.%d.Values.member.%d must be a number.", i+1, j+1)
+			}
+			p.d = append(p.d, Datapoint{Timestamp: ts, SampleCount: n, Sum: v * n, Minimum: v, Maximum: v, Unit: unit, HighResolution: highRes})
 		}
 		if sv, ok := md["StatisticValues"].(map[string]any); ok {
-			d := Datapoint{Timestamp: ts, Unit: unit}
+			d := Datapoint{Timestamp: ts, Unit: unit, HighResolution: highRes}
 			d.SampleCount, _ = num(sv["SampleCount"])
 			d.Sum, _ = num(sv["Sum"])
 			d.Minimum, _ = num(sv["Minimum"])
 			d.Maximum, _ = num(sv["Maximum"])
-			c.put(key, d)
+			p.d = append(p.d, d)
+		}
+		puts = append(puts, p)
+	}
+	for _, p := range puts {
+		for _, d := range p.d {
+			c.put(p.key, d)
 		}
 	}
-	return map[string]any{}, nil
+	return nil
 }
 
 // sampleLag records the current lag of the secondary cluster named by a DBClusterIdentifier
@@ -312,10 +327,10 @@ func statistic(d Datapoint, stat string) (float64, bool) {
 }
 
 func timeRange(in map[string]any) (time.Time, time.Time, error) {
-	start, ok1 := in["StartTime"].(time.Time)
-	end, ok2 := in["EndTime"].(time.Time)
+	start, ok1 := timestamp(in["StartTime"])
+	end, ok2 := timestamp(in["EndTime"])
 	if !ok1 || !ok2 {
-		return start, end, cborError(http.StatusBadRequest, "MissingRequiredParameterException", "MissingParameter", "StartTime and EndTime are required.")
+		return start, end, missingParameter("StartTime and EndTime are required.")
 	}
 	if !start.Before(end) {
 		return start, end, invalidParameter("The parameter StartTime must be less than the parameter EndTime.")
@@ -373,7 +388,7 @@ func (c *cloudwatchService) getMetricData(req *request, in map[string]any) (map[
 		if label == "" {
 			label = name
 		}
-		if rd, ok := qm["ReturnData"].(bool); ok && !rd {
+		if rd, ok := boolean(qm["ReturnData"]); ok && !rd {
 			continue
 		}
 		results = append(results, map[string]any{
@@ -397,7 +412,7 @@ func (c *cloudwatchService) getMetricStatistics(req *request, in map[string]any)
 	}
 	stats := list(in, "Statistics")
 	if len(stats) == 0 {
-		return nil, cborError(http.StatusBadRequest, "MissingRequiredParameterException", "MissingParameter", "Statistics or ExtendedStatistics is required; localcloud supports Statistics only.")
+		return nil, missingParameter("Statistics or ExtendedStatistics is required; localcloud supports Statistics only.")
 	}
 	ns, name, dims := str(in, "Namespace"), str(in, "MetricName"), dimensions(in)
 	if err := c.sampleLag(req.Context(), req.region, ns, name, dims); err != nil {

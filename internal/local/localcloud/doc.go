@@ -1,8 +1,14 @@
 // Package localcloud is a local stand-in for the AWS APIs Switchyard calls: RDS global clusters,
-// SNS, CloudWatch metrics, CloudFront distributions, Route 53 records and Step Functions
-// executions. It speaks the wire protocols of the pinned aws-sdk-go-v2 clients (Query/XML for RDS
-// and SNS, REST-XML for CloudFront and Route 53, JSON 1.0 for Step Functions, Smithy RPC v2 CBOR
-// for CloudWatch), so code under test uses the real SDK clients with only BaseEndpoint changed.
+// SNS, CloudWatch metrics and alarms, CloudFront distributions, Route 53 records, Step Functions
+// executions and Secrets Manager secrets. It speaks the wire protocols AWS serves them in (Query/XML
+// for RDS and SNS, REST-XML for CloudFront and Route 53, JSON 1.0 for Step Functions, JSON 1.1 for
+// Secrets Manager, and for CloudWatch all three of Smithy RPC v2 CBOR, JSON 1.0 and Query), so
+// code under test uses the real SDK clients with only BaseEndpoint changed, and the AWS CLI works
+// against it too (cmd/localcloud serves it standalone).
+//
+// CloudWatch alarms are evaluated on a clock Timing.AlarmSpeedup can compress; their state
+// changes go to each region's EventBridge bus (rules added with AddEventRule) and to their SNS
+// actions, shaped as AWS sends them.
 //
 // It models AWS's behaviour, not Switchyard's, and imports nothing from the orchestrator: a test
 // that passes against it says something about how the code copes with AWS. Regional endpoints are

@@ -16,20 +16,33 @@ import (
 const route53XMLNS = "https://route53.amazonaws.com/doc/2013-04-01/"
 
 type xmlResourceRecordSet struct {
-	Name            string   `xml:"Name"`
-	Type            string   `xml:"Type"`
-	SetIdentifier   string   `xml:"SetIdentifier,omitempty"`
-	Weight          *int64   `xml:"Weight,omitempty"`
-	Region          string   `xml:"Region,omitempty"`
-	Failover        string   `xml:"Failover,omitempty"`
-	TTL             *int64   `xml:"TTL,omitempty"`
-	ResourceRecords []string `xml:"ResourceRecords>ResourceRecord>Value,omitempty"`
+	Name            string              `xml:"Name"`
+	Type            string              `xml:"Type"`
+	SetIdentifier   string              `xml:"SetIdentifier,omitempty"`
+	Weight          *int64              `xml:"Weight,omitempty"`
+	Region          string              `xml:"Region,omitempty"`
+	Failover        string              `xml:"Failover,omitempty"`
+	TTL             *int64              `xml:"TTL,omitempty"`
+	ResourceRecords *xmlResourceRecords `xml:"ResourceRecords,omitempty"`
 	AliasTarget     *struct {
 		HostedZoneID         string `xml:"HostedZoneId"`
 		DNSName              string `xml:"DNSName"`
 		EvaluateTargetHealth bool   `xml:"EvaluateTargetHealth"`
 	} `xml:"AliasTarget,omitempty"`
 	HealthCheckID string `xml:"HealthCheckId,omitempty"`
+}
+
+// xmlResourceRecords is a pointer in the record set so that alias records, which have none,
+// carry no <ResourceRecords> element at all (an empty one reads as one empty record).
+type xmlResourceRecords struct {
+	Values []string `xml:"ResourceRecord>Value"`
+}
+
+func (r xmlResourceRecordSet) values() []string {
+	if r.ResourceRecords == nil {
+		return nil
+	}
+	return r.ResourceRecords.Values
 }
 
 func (r xmlResourceRecordSet) key() string {
@@ -111,27 +124,16 @@ func (r *route53Service) serve(w http.ResponseWriter, req *request) {
 		out, err = r.getChange(parts[1])
 	}
 	if err != nil {
-		if icb, ok := err.(*invalidChangeBatch); ok {
-			icb.Xmlns, icb.RequestID = route53XMLNS, requestID
-			writeXML(w, http.StatusBadRequest, requestID, icb)
-			return
-		}
 		writeXMLError(w, route53XMLNS, requestID, asAPIError(err))
 		return
 	}
 	writeXML(w, http.StatusOK, requestID, out)
 }
 
-// invalidChangeBatch is Route 53's own error shape for rejected changes.
-type invalidChangeBatch struct {
-	XMLName   xml.Name `xml:"InvalidChangeBatch"`
-	Xmlns     string   `xml:"xmlns,attr"`
-	Messages  []string `xml:"Messages>Message"`
-	RequestID string   `xml:"RequestId"`
-}
-
-func (e *invalidChangeBatch) Error() string {
-	return "InvalidChangeBatch: " + strings.Join(e.Messages, "; ")
+// invalidChangeBatch is Route 53's error for a rejected batch: an ordinary error response whose
+// message lists every problem in brackets, which is where the AWS CLI and the SDKs read the reason.
+func invalidChangeBatch(problems []string) *APIError {
+	return errorf(http.StatusBadRequest, "InvalidChangeBatch", "[%s]", strings.Join(problems, ", "))
 }
 
 type xmlChangeInfo struct {
@@ -195,7 +197,7 @@ func (r *route53Service) changeRecordSets(req *request, zoneID, requestID string
 			problems = append(problems, fmt.Sprintf("RRSet with DNS name %s is not permitted in zone %s", rs.Name, z.name))
 			continue
 		}
-		if rs.AliasTarget == nil && (rs.TTL == nil || len(rs.ResourceRecords) == 0) {
+		if rs.AliasTarget == nil && (rs.TTL == nil || len(rs.values()) == 0) {
 			problems = append(problems, fmt.Sprintf("Invalid request: Expected exactly one of [AliasTarget, all of [TTL, and ResourceRecords]], but found none in Change with [Action=%s, Name=%s, Type=%s]", ch.Action, rs.Name, rs.Type))
 			continue
 		}
@@ -222,7 +224,7 @@ func (r *route53Service) changeRecordSets(req *request, zoneID, requestID string
 		}
 	}
 	if len(problems) > 0 {
-		return nil, &invalidChangeBatch{Messages: problems}
+		return nil, invalidChangeBatch(problems)
 	}
 	z.records = next
 	c := &route53Change{id: fmt.Sprintf("C%012X", r.s.faults.nextSeq()), status: "PENDING", submitted: time.Now().UTC(), comment: in.Comment}
@@ -243,7 +245,7 @@ func (r *route53Service) changeRecordSets(req *request, zoneID, requestID string
 			if rs.AliasTarget != nil {
 				tc.Target = rs.AliasTarget.DNSName
 			} else {
-				tc.Target = rs.ResourceRecords[0]
+				tc.Target = rs.values()[0]
 			}
 			r.s.traffic(tc)
 		}
@@ -253,15 +255,16 @@ func (r *route53Service) changeRecordSets(req *request, zoneID, requestID string
 
 // sameRecords reports whether a DELETE names the record as it is: Route 53 deletes only an exact match.
 func sameRecords(a, b xmlResourceRecordSet) bool {
-	if (a.TTL == nil) != (b.TTL == nil) || (a.TTL != nil && *a.TTL != *b.TTL) || len(a.ResourceRecords) != len(b.ResourceRecords) {
+	av, bv := a.values(), b.values()
+	if (a.TTL == nil) != (b.TTL == nil) || (a.TTL != nil && *a.TTL != *b.TTL) || len(av) != len(bv) {
 		return false
 	}
-	for i := range a.ResourceRecords {
-		if a.ResourceRecords[i] != b.ResourceRecords[i] {
+	for i := range av {
+		if av[i] != bv[i] {
 			return false
 		}
 	}
-	return true
+	return (a.AliasTarget == nil) == (b.AliasTarget == nil) && (a.AliasTarget == nil || *a.AliasTarget == *b.AliasTarget)
 }
 
 type listRecordSetsResponse struct {

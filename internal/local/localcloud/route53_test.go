@@ -2,6 +2,7 @@ package localcloud_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,9 +135,12 @@ func TestRoute53Errors(t *testing.T) {
 	}
 }
 
+// isInvalidChangeBatch wants the reason in the error's own text, where AWS puts it (in brackets):
+// a caller logging err must see why the batch was refused.
 func isInvalidChangeBatch(err error) bool {
 	var e *r53types.InvalidChangeBatch
-	return errors.As(err, &e) && len(e.Messages) > 0
+	return errors.As(err, &e) && strings.HasPrefix(e.ErrorMessage(), "[") && len(e.ErrorMessage()) > 2 &&
+		strings.Contains(err.Error(), e.ErrorMessage())
 }
 
 // Route 53 refuses a change while an earlier one is still being applied with

@@ -30,6 +30,11 @@ type Timing struct {
 	CloudFrontPropagation time.Duration
 	// Route53Propagation is how long a change stays "PENDING".
 	Route53Propagation time.Duration
+	// AlarmSpeedup compresses CloudWatch alarm time: periods last Period/AlarmSpeedup and
+	// standard-resolution data counts once per minute/AlarmSpeedup. Zero (or 1) is AWS's pace;
+	// the drill runs its 10-second alarm periods in a fraction of a second with it. Metric
+	// timestamps stay real times.
+	AlarmSpeedup float64
 }
 
 func (t Timing) withDefaults() Timing {
@@ -42,6 +47,9 @@ func (t Timing) withDefaults() Timing {
 	def(&t.FailoverPromote, 60*time.Millisecond)
 	def(&t.CloudFrontPropagation, 50*time.Millisecond)
 	def(&t.Route53Propagation, 50*time.Millisecond)
+	if t.AlarmSpeedup < 1 {
+		t.AlarmSpeedup = 1
+	}
 	return t
 }
 
@@ -56,6 +64,8 @@ type Options struct {
 	Traffic TrafficHook
 	// Logger gets one line per emulated background outcome (promotions); slog.Default() when nil.
 	Logger *slog.Logger
+	// Addr is the loopback address Start listens on ("127.0.0.1:4566"); empty picks a free port.
+	Addr string
 }
 
 // Server is the emulator: an http.Handler for all services, optionally listening on
@@ -78,6 +88,7 @@ type Server struct {
 	route53    *route53Service
 	sfn        *sfnService
 	secrets    *secretsService
+	events     *eventBus
 
 	// background work (failover timelines, propagation, executions) stops when ctx ends.
 	ctx    context.Context
@@ -114,22 +125,34 @@ func New(opts Options) *Server {
 	s.route53 = newRoute53Service(s)
 	s.sfn = newSFNService(s)
 	s.secrets = newSecretsService(s)
+	s.events = &eventBus{}
 	return s
 }
 
-// Start returns an emulator listening on a free port of 127.0.0.1. Close stops it.
+// Start returns an emulator listening on opts.Addr, or a free port of 127.0.0.1. Close stops it.
 func Start(opts Options) (*Server, error) {
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if host, _, err := net.SplitHostPort(addr); err != nil || !net.ParseIP(host).IsLoopback() {
+		return nil, fmt.Errorf("localcloud: address %q: use a loopback host:port such as 127.0.0.1:4566 (the emulator checks no signatures, so it never listens beyond this machine)", addr)
+	}
 	s := New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		s.cancel()
-		return nil, fmt.Errorf("localcloud: listen on 127.0.0.1: %w", err)
+		return nil, fmt.Errorf("localcloud: listen on %s: %w (is another process using the port?)", addr, err)
 	}
 	s.url = "http://" + ln.Addr().String()
-	s.httpServer = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	// ReadTimeout bounds the body too: a client announcing more than it sends cannot hold a connection.
+	s.httpServer = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	go s.httpServer.Serve(ln) //nolint:errcheck // Serve always returns ErrServerClosed after Close.
 	return s, nil
 }
+
+// Account is the account ID in the ARNs the emulator makes up.
+func (s *Server) Account() string { return s.account }
 
 // URL is the base URL to give SDK clients as BaseEndpoint; empty unless started with Start.
 func (s *Server) URL() string { return s.url }
@@ -265,6 +288,8 @@ func serviceFromShape(r *http.Request) string {
 		return "states"
 	case strings.HasPrefix(target, "secretsmanager."):
 		return "secretsmanager"
+	case strings.HasPrefix(target, cwTargetPrefix):
+		return "monitoring"
 	case r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor":
 		return "monitoring"
 	case strings.HasPrefix(r.URL.Path, "/2020-05-31/"):

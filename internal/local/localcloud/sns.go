@@ -98,6 +98,15 @@ func (n *snsService) serve(w http.ResponseWriter, req *request) {
 func (n *snsService) publish(req *request) (SNSMessage, error) {
 	f := req.PostForm
 	arn := f.Get("TopicArn")
+	if target := f.Get("TargetArn"); target != "" {
+		if arn != "" {
+			return SNSMessage{}, errorf(http.StatusBadRequest, "InvalidParameter", "Invalid parameter: TopicArn or TargetArn Reason: Only one of TopicArn and TargetArn may be specified")
+		}
+		if strings.Contains(target, ":endpoint/") {
+			return SNSMessage{}, errorf(http.StatusBadRequest, "InvalidParameter", "Invalid parameter: TargetArn Reason: localcloud emulates topics only, not platform application endpoints")
+		}
+		arn = target
+	}
 	if arn == "" {
 		return SNSMessage{}, errorf(http.StatusBadRequest, "InvalidParameter", "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter")
 	}
@@ -130,10 +139,19 @@ func (n *snsService) publish(req *request) (SNSMessage, error) {
 			BinaryValue: bin,
 		}
 	}
+	if err := n.deliver(msg); err != nil {
+		return SNSMessage{}, err
+	}
+	return msg, nil
+}
+
+// deliver stores a message on its topic and hands it to the subscribers: Publish and CloudWatch
+// alarm actions both go through it.
+func (n *snsService) deliver(msg SNSMessage) error {
 	n.mu.Lock()
-	if !n.topics[arn] {
+	if !n.topics[msg.TopicARN] {
 		n.mu.Unlock()
-		return SNSMessage{}, errorf(http.StatusNotFound, "NotFound", "Topic does not exist")
+		return errorf(http.StatusNotFound, "NotFound", "Topic does not exist")
 	}
 	n.messages = append(n.messages, msg)
 	subs := append([]func(SNSMessage){}, n.subscribers...)
@@ -141,5 +159,5 @@ func (n *snsService) publish(req *request) (SNSMessage, error) {
 	for _, sub := range subs {
 		sub(msg)
 	}
-	return msg, nil
+	return nil
 }

@@ -69,3 +69,24 @@ func TestPublishErrors(t *testing.T) {
 		t.Errorf("refused publishes recorded %d messages, want 0", len(got))
 	}
 }
+
+func TestPublishTargetArn(t *testing.T) {
+	s := start(t, localcloud.Options{})
+	topic := s.TopicARN(west, "failover-events")
+	s.AddTopic(topic)
+	c := sns.NewFromConfig(s.Config(west), func(o *sns.Options) { o.RetryMaxAttempts = 1 })
+	if _, err := c.Publish(ctx(t), &sns.PublishInput{TargetArn: aws.String(topic), Message: aws.String("m")}); err != nil {
+		t.Fatalf("Publish with TargetArn: %v", err)
+	}
+	if got := s.SNSMessages(); len(got) != 1 || got[0].TopicARN != topic {
+		t.Errorf("messages %+v, want one on %s", got, topic)
+	}
+	var nf *snstypes.NotFoundException
+	if _, err := c.Publish(ctx(t), &sns.PublishInput{TargetArn: aws.String(s.TopicARN(west, "nope")), Message: aws.String("m")}); !errors.As(err, &nf) {
+		t.Errorf("TargetArn of an unknown topic: %v, want NotFoundException", err)
+	}
+	var bad *snstypes.InvalidParameterException
+	if _, err := c.Publish(ctx(t), &sns.PublishInput{TopicArn: aws.String(topic), TargetArn: aws.String(topic), Message: aws.String("m")}); !errors.As(err, &bad) {
+		t.Errorf("both TopicArn and TargetArn: %v, want InvalidParameterException", err)
+	}
+}

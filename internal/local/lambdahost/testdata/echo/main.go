@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ type event struct {
 	Exit  int      `json:"exit"` // exit with this status without answering
 	Env   []string `json:"env"`
 	Big   int      `json:"big"` // answer with a string of this many bytes
+	Log   string   `json:"log"` // written to stderr, as a function logs
 }
 
 type reply struct {
@@ -37,6 +39,9 @@ type StaleReadError struct{ Reason string }
 func (e *StaleReadError) Error() string { return "stale read: " + e.Reason }
 
 func handle(ctx context.Context, ev event) (reply, error) {
+	if ev.Log != "" {
+		fmt.Fprintln(os.Stderr, ev.Log)
+	}
 	if ev.Sleep != "" {
 		d, err := time.ParseDuration(ev.Sleep)
 		if err != nil {
