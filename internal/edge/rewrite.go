@@ -13,6 +13,9 @@ const (
 	OriginHostHeader = "x-switchyard-origin-host"
 	// RegionHeader on an origin names its region; the rewrite copies it onto the request.
 	RegionHeader = "x-switchyard-region"
+	// TrafficEpochHeader on an origin is the writer lease epoch of the orchestrator's last explicit
+	// traffic change (its fencing token), set by the failover traffic step.
+	TrafficEpochHeader = "x-switchyard-traffic-epoch"
 	// ForwardedHostHeader carries the viewer's Host to the origin.
 	ForwardedHostHeader = "x-forwarded-host"
 )
