@@ -68,7 +68,7 @@ var (
 		`"x-bad":[{"key":"X-Bad","value":"nul\u0000here"}]`,
 		`"x-bad":[{"key":"X-Bad","value":"lf\nonly"}]`,
 	}
-	numberPool = []string{"443", "443", "443", "443", "1000.0", "1e3", "9007199254740993", "-0", "null", "443.5", `"443"`}
+	numberPool       = []string{"443", "443", "443", "443", "1000.0", "1e3", "9007199254740993", "-0", "null", "443.5", `"443"`}
 	originHeaderPool = []string{
 		`"x-switchyard-region":[{"key":"X-Switchyard-Region","value":"us-east-1"}]`,
 		`"x-switchyard-regions":[{"key":"X-Switchyard-Regions","value":"us-east-1=east.execute-api.us-east-1.amazonaws.com,us-west-2=west.execute-api.us-west-2.amazonaws.com"}]`,

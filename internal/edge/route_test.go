@@ -11,7 +11,9 @@ import (
 
 var regions = []string{"us-east-1", "us-west-2"}
 
-func answers(s ...string) edge.Signal { return edge.Signal{Answers: append([]string{edge.SignalSentinel}, s...)} }
+func answers(s ...string) edge.Signal {
+	return edge.Signal{Answers: append([]string{edge.SignalSentinel}, s...)}
+}
 
 func TestChoose(t *testing.T) {
 	tests := []struct {
