@@ -12,8 +12,8 @@ import (
 // distribution touches. Every refusal carries CloudFront's error code; where CloudFront's documented
 // message is known it is used word for word.
 type distributionRules struct {
-	Aliases  quantityList `xml:"Aliases"`
-	Origins  struct {
+	Aliases quantityList `xml:"Aliases"`
+	Origins struct {
 		Quantity int            `xml:"Quantity"`
 		Items    []originConfig `xml:"Items>Origin"`
 	} `xml:"Origins"`
