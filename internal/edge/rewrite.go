@@ -171,12 +171,21 @@ func chooseOrigin(pinned CustomOrigin, pinnedRegion string, sig Signal) (CustomO
 	if route.Region == pinnedRegion {
 		return pinned, host, pinnedRegion, nil
 	}
+	_, override := pinned.CustomHeaders.Value(OriginHostHeader)
 	for _, r := range list {
 		if r.region == route.Region {
 			// Same port, protocol, TLS versions and timeouts as the distribution's origin; only the
-			// name changes, and Host follows it so Host and TLS SNI name the same API.
+			// name changes. Host follows it, so Host and TLS SNI name the same API, unless the
+			// regions share one custom domain name (the host override), which every region's API
+			// answers for.
 			target := pinned
 			target.DomainName = r.domain
+			if r.port != 0 {
+				target.Port = r.port
+			}
+			if override {
+				return target, host, r.region, nil
+			}
 			return target, r.domain, r.region, nil
 		}
 	}

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -88,17 +89,29 @@ func Choose(regions []string, pinned string, sig Signal) Route {
 	return Route{pinned, ReasonNothing}
 }
 
-// regionOrigin is one entry of RegionsHeader.
-type regionOrigin struct{ region, domain string }
+// regionOrigin is one entry of RegionsHeader. port is 0 unless the entry names one (domain:port),
+// which only local stand-ins do: in AWS every API answers on 443.
+type regionOrigin struct {
+	region, domain string
+	port           int
+}
 
-// parseRegions reads RegionsHeader; ok is false when an entry is not region=domain.
+// parseRegions reads RegionsHeader; ok is false when an entry is not region=domain[:port].
 func parseRegions(v string) (list []regionOrigin, ok bool) {
 	for entry := range strings.SplitSeq(v, ",") {
 		region, domain, found := strings.Cut(strings.TrimSpace(entry), "=")
-		if !found || region == "" || domain == "" || strings.ContainsAny(domain, "/: ") {
+		if !found || region == "" || domain == "" || strings.ContainsAny(domain, "/ ") {
 			return nil, false
 		}
-		list = append(list, regionOrigin{region, domain})
+		r := regionOrigin{region: region, domain: domain}
+		if host, port, hasPort := strings.Cut(domain, ":"); hasPort {
+			n, err := strconv.Atoi(port)
+			if err != nil || n < 1 || n > 65535 || host == "" {
+				return nil, false
+			}
+			r.domain, r.port = host, n
+		}
+		list = append(list, r)
 	}
 	return list, len(list) > 0
 }

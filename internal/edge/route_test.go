@@ -155,3 +155,34 @@ func TestSignalCache(t *testing.T) {
 		t.Fatalf("past MaxStale: got %+v, want no answers", old)
 	}
 }
+
+func TestRouteRequestSharedCustomDomain(t *testing.T) {
+	ev := routedEvent(edge.Headers{"host": {{Value: "api.example.com"}}})
+	ev.Records[0].CF.Request.Origin.Custom.CustomHeaders[edge.OriginHostHeader] = []edge.Header{{Key: "X-Switchyard-Origin-Host", Value: "api-regional.example.com"}}
+	got, err := edge.RouteRequest(ev, answers("writer us-west-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Origin.Custom.DomainName != "west.execute-api.us-west-2.amazonaws.com" {
+		t.Errorf("origin %s, want west's", got.Origin.Custom.DomainName)
+	}
+	assertHeader(t, got.Headers, "host", "api-regional.example.com")
+}
+
+func TestRouteRequestLocalPorts(t *testing.T) {
+	ev := routedEvent(edge.Headers{"host": {{Value: "edge.localhost"}}})
+	ev.Records[0].CF.Request.Origin.Custom.CustomHeaders[edge.RegionsHeader] = []edge.Header{{Value: "us-east-1=127.0.0.1:8001,us-west-2=127.0.0.1:8002"}}
+	got, err := edge.RouteRequest(ev, answers("writer us-west-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := got.Origin.Custom; o.DomainName != "127.0.0.1" || o.Port != 8002 {
+		t.Errorf("origin %s:%d, want 127.0.0.1:8002", o.DomainName, o.Port)
+	}
+	for _, bad := range []string{"us-east-1=127.0.0.1:0", "us-east-1=127.0.0.1:x", "us-east-1=:80"} {
+		ev.Records[0].CF.Request.Origin.Custom.CustomHeaders[edge.RegionsHeader] = []edge.Header{{Value: bad}}
+		if _, err := edge.RouteRequest(ev, answers("writer us-west-2")); !errors.Is(err, edge.ErrMalformedEvent) {
+			t.Errorf("%q: got %v, want ErrMalformedEvent", bad, err)
+		}
+	}
+}
