@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/switchyard-dr/switchyard/internal/edge"
+	"github.com/switchyard-dr/switchyard/internal/local/signaldns"
 )
 
 // fixedSignal answers every lookup with one signal, so the native handler sees exactly the signal the
@@ -174,5 +175,44 @@ func TestBundleMatchesNativeOnGeneratedCorpus(t *testing.T) {
 	}
 	if diffs > 0 {
 		t.Errorf("%d of %d cases differ", diffs, len(files))
+	}
+}
+
+// TestBundleLooksUpTheSignal: the loader reads the signal record itself (through the resolver the
+// origin names, here the local Route 53 stand-in) and routes as the native handler does with Go's
+// resolver against the same server: a write goes to the region the record says writes.
+func TestBundleLooksUpTheSignal(t *testing.T) {
+	node := requireNode(t)
+	dir, _ := bundle(t)
+	dns, err := signaldns.Start(signaldns.Options{Name: "_switchyard-signal.bundle.test", Records: []signaldns.Record{
+		{Value: edge.SignalSentinel}, {Value: "writer us-west-2"}, {Value: "serving us-west-2"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dns.Close() })
+	event := fmt.Sprintf(`{"Records":[{"cf":{"config":{"distributionDomainName":"d1.cloudfront.net","distributionId":"E1","eventType":"origin-request","requestId":"r"},`+
+		`"request":{"clientIp":"203.0.113.1","headers":{"host":[{"key":"Host","value":"api.example.com"}]},"method":"POST","querystring":"","uri":"/todos",`+
+		`"origin":{"custom":{"customHeaders":{"x-switchyard-region":[{"key":"X-Switchyard-Region","value":"us-east-1"}],`+
+		`"x-switchyard-regions":[{"key":"X-Switchyard-Regions","value":"us-east-1=east.example.com,us-west-2=west.example.com"}],`+
+		`"x-switchyard-signal-name":[{"key":"X-Switchyard-Signal-Name","value":"_switchyard-signal.bundle.test"}],`+
+		`"x-switchyard-signal-resolver":[{"key":"X-Switchyard-Signal-Resolver","value":%q}]},`+
+		`"domainName":"east.example.com","keepaliveTimeout":5,"path":"","port":443,"protocol":"https","readTimeout":30,"sslProtocols":["TLSv1.2"]}}}}}]}`, dns.Addr())
+	path := filepath.Join(t.TempDir(), "signal.json")
+	if err := os.WriteFile(path, []byte(event), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := &edge.Handler{Signals: &edge.SignalCache{Lookup: dns.Lookup}}
+	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), []byte(event))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := decode(t, out)
+	lines := drive(t, node, dir, "run", path)
+	if len(lines) != 1 || !reflect.DeepEqual(lines[0]["answer"], want) {
+		t.Fatalf("bundle answered %v\nnative answered %v", lines, want)
+	}
+	if o := want.(map[string]any)["origin"].(map[string]any)["custom"].(map[string]any); o["domainName"] != "west.example.com" {
+		t.Errorf("the write went to %v, want west.example.com (the region the signal says writes)", o["domainName"])
 	}
 }
