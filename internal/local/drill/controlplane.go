@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// ControlPlaneDown takes us-east-1 away for the whole failover: region A's database is killed and
-// localcloud's us-east-1 endpoints, which serve the CloudFront and Route 53 control planes as AWS's
-// do, stop answering. Region B's orchestrator still promotes its database through us-west-2; its
+// ControlPlaneDown takes us-east-1 away for the whole failover: region A's database is killed,
+// localcloud's us-east-1 endpoints stop answering, and so do CloudFront's and Route 53's APIs, whose
+// control planes AWS serves from us-east-1. Region B's orchestrator still promotes its database through us-west-2; its
 // traffic step cannot reach CloudFront and the execution fails, as it must. Traffic must move anyway:
 // the edge follows the Route 53 data-plane signal (health checks on each region's /health), not the
 // distribution, so writes reach B as soon as B's database writes.
@@ -27,8 +27,10 @@ const followBound = 5 * time.Second
 func (e *Env) controlPlaneDown(ctx context.Context, rep *ScenarioReport, from, to *Region) (faultAt time.Time, err error) {
 	downAt := time.Now()
 	e.Cloud.SetRegionDown(controlPlaneRegion, true)
+	e.Cloud.SetGlobalControlPlanesDown(true)
 	defer func() {
 		e.Cloud.SetRegionDown(controlPlaneRegion, false)
+		e.Cloud.SetGlobalControlPlanesDown(false)
 		rep.Phases = append(rep.Phases, Phase{Name: "localcloud " + controlPlaneRegion + " (CloudFront and Route 53 control planes) down", Start: downAt, End: time.Now()})
 	}()
 	e.progress("fault: localcloud %s down (CloudFront and Route 53 control planes)", controlPlaneRegion)
@@ -48,7 +50,7 @@ func (e *Env) controlPlaneDown(ctx context.Context, rep *ScenarioReport, from, t
 	if execErr != nil {
 		rep.How = append(rep.How, "the orchestrator's explicit origin swap failed, as it must with CloudFront's control plane down: "+execErr.Error())
 	} else {
-		rep.How = append(rep.How, "the orchestrator's execution succeeded although CloudFront's control plane was down")
+		rep.failf("the orchestrator's execution succeeded although CloudFront's control plane was down: the fault was not injected")
 	}
 	deadline := time.Now().Add(followBound)
 	for {
@@ -75,7 +77,9 @@ func (e *Env) controlPlaneDown(ctx context.Context, rep *ScenarioReport, from, t
 }
 
 // addFollowPhase puts on the timeline how long the edge took, after the writer changed, to send
-// writes to it: from the end of the promotion to the first write the edge routed to the new writer.
+// writes to it: from the end of the promotion to the first write the edge routed there, or 0 when the
+// edge already sent writes there (while no region wrote, it sends them to a region that serves, which
+// refuses them with 503 until its database writes).
 func (e *Env) addFollowPhase(rep *ScenarioReport, start time.Time, traffic []trafficEvent) {
 	for _, rc := range e.GDB.RoleChanges() {
 		if rc.Start.Before(start) || rc.Err != nil {
@@ -93,9 +97,20 @@ func (e *Env) addFollowPhase(rep *ScenarioReport, start time.Time, traffic []tra
 		default:
 			continue
 		}
+		name := "the edge follows the writer: " + writer + " writes → the edge sends writes to it"
+		routed := ""
 		for _, t := range traffic {
-			if t.Region == writer && !t.At.Before(rc.Start) {
-				rep.Phases = append(rep.Phases, Phase{Name: "the edge follows the writer: promotion of " + writer + " → first write sent to it", Start: promoted, End: t.At})
+			if !t.At.After(promoted) {
+				routed = t.Region
+			}
+		}
+		if routed == writer {
+			rep.Phases = append(rep.Phases, Phase{Name: name + " (already did)", Start: promoted, End: promoted})
+			continue
+		}
+		for _, t := range traffic {
+			if t.Region == writer && t.At.After(promoted) {
+				rep.Phases = append(rep.Phases, Phase{Name: name, Start: promoted, End: t.At})
 				break
 			}
 		}

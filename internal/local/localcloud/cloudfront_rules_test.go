@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 
 	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
 )
@@ -124,4 +125,37 @@ func putConfig(t *testing.T, s *localcloud.Server, etag, config string) (status 
 		}
 	}
 	return resp.StatusCode, e.Code, e.Message
+}
+
+// TestGlobalControlPlanesDown: CloudFront and Route 53 stop answering whatever region a client signs
+// for, while the regional services keep answering; back up, they answer again.
+func TestGlobalControlPlanesDown(t *testing.T) {
+	s, _, _ := cloudfrontSetup(t)
+	s.AddHostedZone("Z0CONTROLPLANE", "switchyard.example")
+	for _, region := range []string{east, west} {
+		cf := cloudfront.NewFromConfig(s.Config(region), func(o *cloudfront.Options) { o.RetryMaxAttempts = 1 })
+		r53 := route53.NewFromConfig(s.Config(region), func(o *route53.Options) { o.RetryMaxAttempts = 1 })
+		get := func() error {
+			_, err := cf.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String(distributionID)})
+			return err
+		}
+		list := func() error {
+			_, err := r53.ListResourceRecordSets(ctx(t), &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String("Z0CONTROLPLANE")})
+			return err
+		}
+		s.SetGlobalControlPlanesDown(true)
+		if get() == nil || list() == nil {
+			t.Errorf("signing for %s: CloudFront or Route 53 answered with their control planes down", region)
+		}
+		if s.RegionDown(region) {
+			t.Errorf("%s reported down: only the global control planes are", region)
+		}
+		s.SetGlobalControlPlanesDown(false)
+		if err := get(); err != nil {
+			t.Errorf("CloudFront back up: %v", err)
+		}
+		if err := list(); err != nil {
+			t.Errorf("Route 53 back up: %v", err)
+		}
+	}
 }
