@@ -186,3 +186,14 @@ func TestRouteRequestLocalPorts(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkRouteRequest(b *testing.B) {
+	ev := routedEvent(edge.Headers{"host": {{Key: "Host", Value: "api.example.com"}}, "accept": {{Key: "Accept", Value: "application/json"}}})
+	sig := answers("writer us-west-2", "serving us-west-2")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := edge.RouteRequest(ev, sig); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
