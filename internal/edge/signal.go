@@ -42,9 +42,9 @@ func (c *SignalCache) Signal(ctx context.Context, name string) Signal {
 		e = &signalEntry{}
 		c.entries[name] = e
 	}
-	if e.attempted.IsZero() || now.Sub(e.attempted) >= or(c.TTL, 5*time.Second) {
+	if e.attempted.IsZero() || now.Sub(e.attempted) >= durationOr(c.TTL, 5*time.Second) {
 		e.attempted = now
-		lctx, cancel := context.WithTimeout(ctx, or(c.Timeout, time.Second))
+		lctx, cancel := context.WithTimeout(ctx, durationOr(c.Timeout, time.Second))
 		answers, err := c.Lookup(lctx, name)
 		cancel()
 		if err == nil {
@@ -53,7 +53,7 @@ func (c *SignalCache) Signal(ctx context.Context, name string) Signal {
 			e.sig.Error = err.Error()
 		}
 	}
-	if e.sig.Error != "" && now.Sub(e.good) > or(c.MaxStale, time.Minute) {
+	if e.sig.Error != "" && now.Sub(e.good) > durationOr(c.MaxStale, time.Minute) {
 		return Signal{Error: e.sig.Error}
 	}
 	return e.sig
@@ -66,7 +66,7 @@ func (c *SignalCache) now() time.Time {
 	return time.Now()
 }
 
-func or(d, fallback time.Duration) time.Duration {
+func durationOr(d, fallback time.Duration) time.Duration {
 	if d == 0 {
 		return fallback
 	}

@@ -42,9 +42,8 @@ type distributionRules struct {
 }
 
 type quantityList struct {
-	Quantity int        `xml:"Quantity"`
-	Items    []xml.Name `xml:",any"`
-	Inner    []byte     `xml:",innerxml"`
+	Quantity int    `xml:"Quantity"`
+	Inner    []byte `xml:",innerxml"`
 }
 
 // count is the number of elements under <Items>.
