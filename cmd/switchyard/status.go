@@ -54,11 +54,11 @@ func (c *clients) status(ctx context.Context, out io.Writer) error {
 		}
 	}
 	if c.traffic != nil {
-		target, err := c.traffic.Current(ctx)
+		st, err := c.traffic.Current(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "traffic         %s (%s)\n", or(target, "none"), c.d.TrafficMode)
+		fmt.Fprintf(out, "traffic         %s (%s, lease epoch %d)\n", or(st.Target, "none"), c.d.TrafficMode, st.Epoch)
 	}
 	list, err := c.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(c.d.StateMachineARN), MaxResults: 1})
 	if err != nil {

@@ -108,3 +108,25 @@ func proxyTo(t *testing.T, base string, w http.ResponseWriter, r *http.Request) 
 	w.WriteHeader(resp.StatusCode)
 	_, _ = io.Copy(w, resp.Body)
 }
+
+// The canary's requests carry the edge's origin secret, which a regional API behind an edge requires.
+func TestCanaryCarriesTheOriginSecret(t *testing.T) {
+	api := todoAPI(t, "us-west-2", true)
+	secret := strings.Repeat("s", 40)
+	guarded := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Switchyard-Origin-Secret") != secret {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		proxyTo(t, api, w, r)
+	}))
+	t.Cleanup(guarded.Close)
+	p := httpprobe.New(2 * time.Second)
+	if c, err := p.Canary(context.Background(), guarded.URL, "no-secret"); err != nil || c.WriteStatus != http.StatusForbidden {
+		t.Fatalf("without the secret: got %+v, %v; want 403", c, err)
+	}
+	p.OriginSecret = secret
+	if c, err := p.Canary(context.Background(), guarded.URL, "with-secret"); err != nil || c.WriteStatus != http.StatusCreated || !c.ReadBack {
+		t.Errorf("with the secret: got %+v, %v; want the canary written and read back", c, err)
+	}
+}

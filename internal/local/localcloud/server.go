@@ -80,6 +80,7 @@ type Server struct {
 
 	mu          sync.Mutex
 	downRegions map[string]bool
+	globalDown  bool
 
 	rds        *rdsService
 	sns        *snsService
@@ -192,6 +193,22 @@ func (s *Server) SetRegionDown(region string, down bool) {
 	s.downRegions[region] = down
 }
 
+// SetGlobalControlPlanesDown takes CloudFront's and Route 53's APIs off the air (or brings them back).
+// SetRegionDown leaves them answering, as a regional outage usually does; but both control planes are
+// served from us-east-1, and an outage there can take them down too, which is what this models.
+// Requests are dropped as for a region that is down.
+func (s *Server) SetGlobalControlPlanesDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.globalDown = down
+}
+
+func (s *Server) globalControlPlanesDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.globalDown
+}
+
 // RegionDown reports whether SetRegionDown took the region off the air.
 func (s *Server) RegionDown(region string) bool {
 	s.mu.Lock()
@@ -242,7 +259,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req := &request{Request: r, region: region}
 	global := service == "cloudfront" || service == "route53"
-	if !global && s.RegionDown(region) {
+	if (!global && s.RegionDown(region)) || (global && s.globalControlPlanesDown()) {
 		dropConnection(w)
 		return
 	}
