@@ -1,0 +1,183 @@
+// Package dynamolease is a lease grantor on a DynamoDB table in one region: the item's conditional
+// writes (ConditionExpression) are the grantor's conditions, and reads are strongly consistent.
+// A single-region table is used, never a global table: a global table's last-writer-wins
+// replication would let two regions each win a condition.
+//
+// The table has a string partition key "pk"; the lease is the item pk = "writer-lease".
+package dynamolease
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/switchyard-dr/switchyard/internal/lease"
+)
+
+// API is the part of the DynamoDB client a grantor calls.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+}
+
+var _ API = (*dynamodb.Client)(nil)
+
+// Grantor is one lease grantor: one table in one region.
+type Grantor struct {
+	name  string
+	api   API
+	table string
+}
+
+var _ lease.Grantor = (*Grantor)(nil)
+
+// New returns the grantor called name (for logs and errors) on table through api.
+func New(name string, api API, table string) *Grantor {
+	return &Grantor{name: name, api: api, table: table}
+}
+
+// KeyValue is the lease item's partition key value.
+const KeyValue = "writer-lease"
+
+// Name implements lease.Grantor.
+func (g *Grantor) Name() string { return g.name }
+
+func (g *Grantor) key() map[string]ddb.AttributeValue {
+	return map[string]ddb.AttributeValue{"pk": &ddb.AttributeValueMemberS{Value: KeyValue}}
+}
+
+func num(v uint64) ddb.AttributeValue {
+	return &ddb.AttributeValueMemberN{Value: strconv.FormatUint(v, 10)}
+}
+
+func millis(t time.Time) ddb.AttributeValue {
+	return &ddb.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli(), 10)}
+}
+
+// names maps the expression placeholders to the item's attributes; every expression uses
+// placeholders, so that no attribute name can collide with a DynamoDB reserved word.
+var names = map[string]string{"#pk": "pk", "#h": "holder", "#e": "epoch", "#x": "expiresAt", "#s": "since", "#r": "released"}
+
+func pick(keys ...string) map[string]string {
+	m := make(map[string]string, len(keys))
+	for _, k := range keys {
+		m[k] = names[k]
+	}
+	return m
+}
+
+// Read implements lease.Grantor.
+func (g *Grantor) Read(ctx context.Context) (lease.Grant, error) {
+	out, err := g.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(g.table), Key: g.key(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return lease.Grant{}, fmt.Errorf("read the lease from %s (table %s): %w", g.name, g.table, err)
+	}
+	if out.Item == nil {
+		return lease.Grant{}, nil
+	}
+	return decode(out.Item)
+}
+
+func decode(item map[string]ddb.AttributeValue) (lease.Grant, error) {
+	var gr lease.Grant
+	var errs []error
+	str := func(k string) string {
+		if v, ok := item[k].(*ddb.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		errs = append(errs, fmt.Errorf("attribute %s is not a string", k))
+		return ""
+	}
+	n := func(k string) int64 {
+		v, ok := item[k].(*ddb.AttributeValueMemberN)
+		if !ok {
+			errs = append(errs, fmt.Errorf("attribute %s is not a number", k))
+			return 0
+		}
+		i, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil || i < 0 {
+			errs = append(errs, fmt.Errorf("attribute %s is %q, not a non-negative integer", k, v.Value))
+		}
+		return i
+	}
+	gr.Holder = str("holder")
+	gr.Epoch = uint64(n("epoch"))
+	gr.Expires = time.UnixMilli(n("expiresAt")).UTC()
+	gr.Since = time.UnixMilli(n("since")).UTC()
+	if r, ok := item["released"].(*ddb.AttributeValueMemberBOOL); ok {
+		gr.Released = r.Value
+	}
+	if err := errors.Join(errs...); err != nil {
+		return lease.Grant{}, fmt.Errorf("the lease item is malformed (was it edited by hand?): %w", err)
+	}
+	return gr, nil
+}
+
+// conditional turns DynamoDB's refusal of a condition into lease.ErrConflict.
+func (g *Grantor) conditional(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ccf *ddb.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("%s at %s: %w", op, g.name, lease.ErrConflict)
+	}
+	return fmt.Errorf("%s at %s (table %s): %w", op, g.name, g.table, err)
+}
+
+// Renew implements lease.Grantor.
+func (g *Grantor) Renew(ctx context.Context, holder string, epoch uint64, expires time.Time) error {
+	_, err := g.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(g.table),
+		Key:                      g.key(),
+		UpdateExpression:         aws.String("SET #x = :x"),
+		ConditionExpression:      aws.String("#h = :h AND #e = :e AND #r = :false"),
+		ExpressionAttributeNames: pick("#h", "#e", "#x", "#r"),
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{
+			":x": millis(expires), ":h": &ddb.AttributeValueMemberS{Value: holder}, ":e": num(epoch),
+			":false": &ddb.AttributeValueMemberBOOL{Value: false},
+		},
+	})
+	return g.conditional("renew "+holder+"'s lease", err)
+}
+
+// Release implements lease.Grantor.
+func (g *Grantor) Release(ctx context.Context, holder string, epoch uint64, at time.Time) error {
+	_, err := g.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(g.table),
+		Key:                      g.key(),
+		UpdateExpression:         aws.String("SET #x = :x, #r = :true"),
+		ConditionExpression:      aws.String("#h = :h AND #e = :e"),
+		ExpressionAttributeNames: pick("#h", "#e", "#x", "#r"),
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{
+			":x": millis(at), ":h": &ddb.AttributeValueMemberS{Value: holder}, ":e": num(epoch),
+			":true": &ddb.AttributeValueMemberBOOL{Value: true},
+		},
+	})
+	return g.conditional("release "+holder+"'s lease", err)
+}
+
+// Take implements lease.Grantor.
+func (g *Grantor) Take(ctx context.Context, next lease.Grant, expiredBefore time.Time) error {
+	_, err := g.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(g.table),
+		Item: map[string]ddb.AttributeValue{
+			"pk": &ddb.AttributeValueMemberS{Value: KeyValue}, "holder": &ddb.AttributeValueMemberS{Value: next.Holder},
+			"epoch": num(next.Epoch), "expiresAt": millis(next.Expires), "since": millis(next.Since),
+			"released": &ddb.AttributeValueMemberBOOL{Value: false},
+		},
+		ConditionExpression:      aws.String("attribute_not_exists(#pk) OR (#e < :e AND (#r = :true OR #x < :cutoff))"),
+		ExpressionAttributeNames: pick("#pk", "#e", "#r", "#x"),
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{
+			":e": num(next.Epoch), ":true": &ddb.AttributeValueMemberBOOL{Value: true}, ":cutoff": millis(expiredBefore),
+		},
+	})
+	return g.conditional(fmt.Sprintf("take the lease for %s at epoch %d", next.Holder, next.Epoch), err)
+}
