@@ -1,9 +1,9 @@
 package schema
 
 import (
-	"fmt"
 	"context"
 	"database/sql"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
