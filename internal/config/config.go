@@ -59,6 +59,11 @@ type TodoAPI struct {
 	Version string // APP_VERSION, "dev" when unset
 	DB      DB
 	Tracing bool // X-Ray: on when AWS_XRAY_DAEMON_ADDRESS is set (as Lambda does with tracing active)
+	// LeaseHolder is the name every write checks, in its transaction, that this region holds the
+	// writer lease under (see internal/lease): the region's name when WRITER_LEASE=on, empty (no
+	// check) when off. Off by default so that a deployment without the lease renewer keeps
+	// writing; the template turns it on.
+	LeaseHolder string
 }
 
 // Migrate is the migrate function's configuration.
@@ -89,6 +94,13 @@ func LoadTodoAPI(env Lookup) (TodoAPI, error) {
 	c := TodoAPI{Region: db.Region, Version: "dev", DB: db, Tracing: tracing(env)}
 	if v, ok := env("APP_VERSION"); ok && strings.TrimSpace(v) != "" {
 		c.Version = strings.TrimSpace(v)
+	}
+	switch v := get(env, "WRITER_LEASE"); v {
+	case "", "off":
+	case "on":
+		c.LeaseHolder = c.Region
+	default:
+		errs = append(errs, fmt.Errorf("WRITER_LEASE=%q is not on or off", v))
 	}
 	return c, errors.Join(errs...)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/lease"
 )
 
@@ -180,4 +181,20 @@ func (g *Grantor) Take(ctx context.Context, next lease.Grant, expiredBefore time
 		},
 	})
 	return g.conditional(fmt.Sprintf("take the lease for %s at epoch %d", next.Holder, next.Epoch), err)
+}
+
+// FromConfig returns one grantor per configured table, each a client of its own region (and of
+// its endpoint override, in local runs).
+func FromConfig(awsCfg aws.Config, grantors []config.LeaseGrantor) []lease.Grantor {
+	out := make([]lease.Grantor, 0, len(grantors))
+	for _, g := range grantors {
+		c := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+			o.Region = g.Region
+			if g.Endpoint != "" {
+				o.BaseEndpoint = aws.String(g.Endpoint)
+			}
+		})
+		out = append(out, New(g.Name, c, g.Table))
+	}
+	return out
 }
