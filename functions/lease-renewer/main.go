@@ -33,9 +33,11 @@ func main() {
 	tracer.InstrumentAWS(&awsCfg)
 	pool, err := db.Open(ctx, cfg.DB, db.Deps{AWS: &awsCfg, Tracer: tracer})
 	exitOn("database", err)
+	board, err := dynamolease.LocalBoard(awsCfg, cfg.Lease)
+	exitOn("configuration", err)
 	r := &lease.Renewer{Region: cfg.Lease.Holder, DB: leasedb.New(pool, cfg.Lease.CallTimeout),
 		Quorum:         &lease.Quorum{Grantors: dynamolease.FromConfig(awsCfg, cfg.Lease.Grantors), Timings: timings},
-		PromotionGrace: cfg.Lease.PromotionGrace}
+		PromotionGrace: cfg.Lease.PromotionGrace, Board: board}
 	h := &lease.Invocation{Renewer: r, RunFor: cfg.Lease.RunFor, Log: lambdacontext.NewLogger()}
 	lambda.Start(h.Handle)
 }

@@ -214,17 +214,21 @@ type fakeDB struct {
 	fencedUntil time.Time
 	epoch       uint64
 	unfenced    int
+	beat        time.Time
 	now         func() time.Time
 }
 
 func (d *fakeDB) Writable(context.Context) (bool, error) { return d.writable, d.err }
 func (d *fakeDB) Fence(_ context.Context, _ string, epoch uint64, dur time.Duration) error {
 	if epoch >= d.epoch {
-		d.epoch, d.fencedUntil = epoch, d.now().Add(dur)
+		d.epoch, d.fencedUntil, d.beat = epoch, d.now().Add(dur), d.now()
 	}
 	return nil
 }
 func (d *fakeDB) Unfence(context.Context) error { d.fencedUntil = d.now(); d.unfenced++; return nil }
+func (d *fakeDB) LastHeartbeat(context.Context) (Heartbeat, error) {
+	return Heartbeat{Epoch: d.epoch, At: d.beat}, d.err
+}
 
 func TestRenewerPartition(t *testing.T) {
 	w := newWorld()
@@ -262,9 +266,14 @@ func TestRenewerPartition(t *testing.T) {
 	if !w.now.After(lastFence.Add(2 * 2 * time.Second)) {
 		t.Fatalf("takeover at %s, less than 2 margins after a's fence %s", w.now, lastFence)
 	}
-	rb := &Renewer{Region: "region-b", Quorum: qb, DB: dbB, PromotionGrace: time.Minute}
+	board := &fakeBoard{}
+	dbB.beat = lastFence.Add(-7 * time.Second) // what replicated before the cut
+	rb := &Renewer{Region: "region-b", Quorum: qb, DB: dbB, PromotionGrace: time.Minute, Board: board}
 	if res := rb.Tick(ctx); res.Outcome != OutcomeKept || res.Lease.Epoch != l.Epoch {
 		t.Fatalf("b's tick during promotion = %+v", res)
+	}
+	if !board.at.Equal(dbB.beat) || board.region != "region-b" {
+		t.Fatalf("standby published %s %s, want region-b's replicated heartbeat %s", board.region, board.at, dbB.beat)
 	}
 	dbB.writable = true
 	if res := rb.Tick(ctx); res.Outcome != OutcomeRenewed || dbB.epoch != 2 {
@@ -322,7 +331,8 @@ func TestRenewerReleasesWhenDemoted(t *testing.T) {
 		t.Fatalf("tick = %+v", res)
 	}
 	db.writable = false // a switchover made region a's database read-only
-	w.now = w.now.Add(time.Minute)
+	// Well within the promotion grace: the database wrote under this epoch, so it was demoted.
+	w.now = w.now.Add(time.Second)
 	if res := r.Tick(ctx); res.Outcome != OutcomeReleased {
 		t.Fatalf("tick after demotion = %+v, want released", res)
 	}
@@ -330,4 +340,14 @@ func TestRenewerReleasesWhenDemoted(t *testing.T) {
 	if res := rb.Tick(ctx); res.Outcome != OutcomeTaken || res.Lease.Epoch != 2 {
 		t.Fatalf("b's tick after the handover = %+v, want taken at epoch 2", res)
 	}
+}
+
+type fakeBoard struct {
+	region string
+	at     time.Time
+}
+
+func (b *fakeBoard) PublishStandbyHeartbeat(_ context.Context, region string, at time.Time) error {
+	b.region, b.at = region, at
+	return nil
 }

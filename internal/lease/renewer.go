@@ -18,6 +18,22 @@ type Database interface {
 	Fence(ctx context.Context, holder string, epoch uint64, d time.Duration) error
 	// Unfence makes the API refuse writes from now on.
 	Unfence(ctx context.Context) error
+	// LastHeartbeat is the newest heartbeat the database has, stamped here by a renewal or
+	// replicated from the writer, with the epoch it was stamped under.
+	LastHeartbeat(ctx context.Context) (Heartbeat, error)
+}
+
+// Heartbeat is a renewal's stamp in the writer's database, as a database has it.
+type Heartbeat struct {
+	Holder string
+	Epoch  uint64
+	At     time.Time
+}
+
+// HeartbeatBoard is where a standby's renewer publishes the newest heartbeat its database has
+// replicated: the orchestrator reads the data-loss window from it, and the writer its RPO bound.
+type HeartbeatBoard interface {
+	PublishStandbyHeartbeat(ctx context.Context, region string, at time.Time) error
 }
 
 // Renewer keeps this region's lease while its database writes, gives it back when the database
@@ -30,6 +46,8 @@ type Renewer struct {
 	// PromotionGrace is how long a lease taken for a promotion is kept while the database is still
 	// read-only (the promotion takes minutes); past it, a read-only database gives the lease back.
 	PromotionGrace time.Duration
+	// Board, when set, receives the standby's replicated heartbeat on every standby tick.
+	Board HeartbeatBoard
 
 	held  *failover.Lease
 	since time.Time
@@ -103,10 +121,21 @@ func (r *Renewer) Tick(ctx context.Context) TickResult {
 }
 
 func (r *Renewer) standbyTick(ctx context.Context) TickResult {
+	hb, err := r.DB.LastHeartbeat(ctx)
+	if err != nil {
+		return TickResult{Outcome: OutcomeFailed, Err: err}
+	}
+	if r.Board != nil {
+		if err := r.Board.PublishStandbyHeartbeat(ctx, r.Region, hb.At); err != nil {
+			return TickResult{Outcome: OutcomeFailed, Err: err}
+		}
+	}
 	switch {
 	case r.held == nil:
 		return TickResult{Outcome: OutcomeStandby}
-	case r.Quorum.now().Sub(r.since) < r.PromotionGrace:
+	// A database stamped under the held epoch has written under it: read-only now, it was demoted
+	// (a switchover) and the lease goes back at once. One that never was is being promoted.
+	case hb.Epoch < r.held.Epoch && r.Quorum.now().Sub(r.since) < r.PromotionGrace:
 		l, err := r.Quorum.Renew(ctx, r.Region, r.held.Epoch)
 		if err != nil {
 			return r.renewFailed(ctx, err)

@@ -188,13 +188,80 @@ func (g *Grantor) Take(ctx context.Context, next lease.Grant, expiredBefore time
 func FromConfig(awsCfg aws.Config, grantors []config.LeaseGrantor) []lease.Grantor {
 	out := make([]lease.Grantor, 0, len(grantors))
 	for _, g := range grantors {
-		c := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-			o.Region = g.Region
-			if g.Endpoint != "" {
-				o.BaseEndpoint = aws.String(g.Endpoint)
-			}
-		})
-		out = append(out, New(g.Name, c, g.Table))
+		out = append(out, New(g.Name, client(awsCfg, g), g.Table))
 	}
 	return out
+}
+
+func client(awsCfg aws.Config, g config.LeaseGrantor) *dynamodb.Client {
+	return dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		o.Region = g.Region
+		if g.Endpoint != "" {
+			o.BaseEndpoint = aws.String(g.Endpoint)
+		}
+	})
+}
+
+// HeartbeatKey is the partition key value of the standby's published heartbeat, in the standby
+// region's own grantor table.
+const HeartbeatKey = "standby-heartbeat"
+
+// Board is the standby's heartbeat notice in its region's table: the standby's renewer writes the
+// newest heartbeat its database replicated, and the orchestrator in that region reads it.
+type Board struct {
+	api   API
+	table string
+}
+
+var _ lease.HeartbeatBoard = (*Board)(nil)
+
+// NewBoard returns the board on table through api.
+func NewBoard(api API, table string) *Board { return &Board{api: api, table: table} }
+
+// LocalBoard returns the board in holder's own grantor table.
+func LocalBoard(awsCfg aws.Config, l config.Lease) (*Board, error) {
+	for _, g := range l.Grantors {
+		if g.Name == l.Holder {
+			return NewBoard(client(awsCfg, g), g.Table), nil
+		}
+	}
+	return nil, fmt.Errorf("LEASE_GRANTORS has no grantor named %s (LEASE_HOLDER): each region's table must carry the region's name", l.Holder)
+}
+
+// PublishStandbyHeartbeat implements lease.HeartbeatBoard. The heartbeat only moves forward: a
+// slow publisher cannot set it back.
+func (b *Board) PublishStandbyHeartbeat(ctx context.Context, region string, at time.Time) error {
+	_, err := b.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(b.table),
+		Item: map[string]ddb.AttributeValue{
+			"pk": &ddb.AttributeValueMemberS{Value: HeartbeatKey}, "region": &ddb.AttributeValueMemberS{Value: region},
+			"heartbeatAt": millis(at),
+		},
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR #a <= :a"),
+		ExpressionAttributeNames:  map[string]string{"#pk": "pk", "#a": "heartbeatAt"},
+		ExpressionAttributeValues: map[string]ddb.AttributeValue{":a": millis(at)},
+	})
+	var ccf *ddb.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("publish the standby heartbeat in table %s: %w", b.table, err)
+	}
+	return nil
+}
+
+// StandbyHeartbeat returns the newest heartbeat the standby published; zero when none was.
+func (b *Board) StandbyHeartbeat(ctx context.Context) (time.Time, error) {
+	out, err := b.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(b.table), ConsistentRead: aws.Bool(true),
+		Key: map[string]ddb.AttributeValue{"pk": &ddb.AttributeValueMemberS{Value: HeartbeatKey}}})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the standby heartbeat from table %s: %w", b.table, err)
+	}
+	v, ok := out.Item["heartbeatAt"].(*ddb.AttributeValueMemberN)
+	if !ok {
+		return time.Time{}, nil
+	}
+	ms, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("the standby heartbeat in table %s is %q, not milliseconds", b.table, v.Value)
+	}
+	return time.UnixMilli(ms).UTC(), nil
 }

@@ -62,22 +62,14 @@ func (d *DB) Unfence(ctx context.Context) error {
 	return nil
 }
 
-// Heartbeat is the newest heartbeat this database has: written here when it is the writer,
-// replicated from the writer when it is the standby.
-type Heartbeat struct {
-	Holder string
-	Epoch  uint64
-	At     time.Time
-}
-
 // ErrNoLeaseRow says migration 0003 has not run on this database.
 var ErrNoLeaseRow = errors.New("the writer_lease row is missing: run the migrate function")
 
-// LastHeartbeat reads the newest heartbeat.
-func (d *DB) LastHeartbeat(ctx context.Context) (Heartbeat, error) {
+// LastHeartbeat implements lease.Database.
+func (d *DB) LastHeartbeat(ctx context.Context) (lease.Heartbeat, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	var h Heartbeat
+	var h lease.Heartbeat
 	err := d.pool.QueryRowContext(ctx, "SELECT holder, epoch, heartbeat_at FROM writer_lease WHERE id = 1").Scan(&h.Holder, &h.Epoch, &h.At)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, ErrNoLeaseRow
