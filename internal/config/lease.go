@@ -140,3 +140,13 @@ func LoadLease(env Lookup) (Lease, error) {
 	}
 	return l, errors.Join(errs...)
 }
+
+// LoadOrchestratorLease reads the lease settings for preflight and promote. The lease is optional
+// there: with LEASE_GRANTORS unset it returns no grantors, and the orchestrator decides as it did
+// before the lease (on health and the lag metric alone).
+func LoadOrchestratorLease(env Lookup) (Lease, error) {
+	if get(env, "LEASE_GRANTORS") == "" {
+		return Lease{}, nil
+	}
+	return LoadLease(env)
+}

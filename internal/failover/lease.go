@@ -22,3 +22,17 @@ func (l Lease) Valid(now time.Time) bool { return l.Holder != "" && now.Before(l
 type LeaseReader interface {
 	CurrentLease(ctx context.Context) (Lease, error)
 }
+
+// LeaseTaker takes the writer lease for a promotion with data loss: under a new, higher epoch,
+// once the current holder's lease was released or expired more than the clock-skew margin ago,
+// with a majority of grantors agreeing. Without that majority there is no promotion.
+type LeaseTaker interface {
+	TakeLease(ctx context.Context, holder string) (Lease, error)
+}
+
+// StandbyHeartbeat reads the newest writer heartbeat this (standby) region's database has
+// replicated, as its lease renewer last published it; zero when none was. Writes acknowledged
+// after it may be lost by a failover.
+type StandbyHeartbeat interface {
+	StandbyHeartbeat(ctx context.Context) (time.Time, error)
+}

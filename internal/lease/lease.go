@@ -281,3 +281,10 @@ func (q *Quorum) Take(ctx context.Context, holder string) (failover.Lease, error
 	}
 	return failover.Lease{Holder: holder, Epoch: next.Epoch, Expires: next.Expires}, nil
 }
+
+// TakeLease implements failover.LeaseTaker.
+func (q *Quorum) TakeLease(ctx context.Context, holder string) (failover.Lease, error) {
+	return q.Take(ctx, holder)
+}
+
+var _ failover.LeaseTaker = (*Quorum)(nil)

@@ -18,6 +18,7 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/switchyard-dr/switchyard/internal/config"
+	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/lease"
 )
 
@@ -264,4 +265,32 @@ func (b *Board) StandbyHeartbeat(ctx context.Context) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("the standby heartbeat in table %s is %q, not milliseconds", b.table, v.Value)
 	}
 	return time.UnixMilli(ms).UTC(), nil
+}
+
+var _ failover.StandbyHeartbeat = (*Board)(nil)
+
+// OrchestratorPorts are the lease's ports for preflight and promote; all nil when the lease is
+// not deployed (no grantors configured).
+type OrchestratorPorts struct {
+	Reader    failover.LeaseReader
+	Taker     failover.LeaseTaker
+	Heartbeat failover.StandbyHeartbeat
+	Margin    time.Duration
+}
+
+// ForOrchestrator builds the orchestrator's lease ports from l.
+func ForOrchestrator(awsCfg aws.Config, l config.Lease) (OrchestratorPorts, error) {
+	if len(l.Grantors) == 0 {
+		return OrchestratorPorts{}, nil
+	}
+	t := lease.Timings{RenewInterval: l.RenewInterval, TTL: l.TTL, CallTimeout: l.CallTimeout, Margin: l.Margin}
+	if err := t.Validate(); err != nil {
+		return OrchestratorPorts{}, err
+	}
+	board, err := LocalBoard(awsCfg, l)
+	if err != nil {
+		return OrchestratorPorts{}, err
+	}
+	q := &lease.Quorum{Grantors: FromConfig(awsCfg, l.Grantors), Timings: t}
+	return OrchestratorPorts{Reader: q, Taker: q, Heartbeat: board, Margin: l.Margin}, nil
 }
