@@ -27,6 +27,8 @@ var unreachableByConfig = map[string]map[string]struct{ variable, value, reason 
 		"the secret is read only with DB_AUTH=secret; the API connects with IAM tokens"}},
 	"migrate": {"rds-db:connect": {"DB_AUTH", "secret",
 		"IAM tokens are built only with DB_AUTH=iam; migrations connect as the admin from its secret"}},
+	"lease-renewer": {"secretsmanager:GetSecretValue": {"DB_AUTH", "iam",
+		"the secret is read only with DB_AUTH=secret; the renewer connects with IAM tokens"}},
 }
 
 // Least privilege: every AWS operation a function's code can reach is allowed by that function's
