@@ -42,7 +42,7 @@ const (
 
 // functions are the deployed functions the drill runs, built from functions/<name>.
 var functions = []string{"todo-api", "migrate", "failover-trigger", "failover-preflight", "failover-promote",
-	"failover-await", "failover-traffic", "failover-verify", "failover-notify"}
+	"failover-await", "failover-traffic", "failover-verify", "failover-notify", "lease-renewer"}
 
 // Region is one of the two regions: its database, its Lambda host and its names in AWS.
 type Region struct {
@@ -94,6 +94,10 @@ type Env struct {
 	primary  atomic.Pointer[Region] // where the distribution sends traffic now
 	probers  sync.WaitGroup
 	stopProb context.CancelFunc
+
+	lease *leaseWorld
+	// probeCut says whose prober's path to its peer's /health is cut, by region name.
+	probeCut map[string]bool
 
 	mu       sync.Mutex
 	traffic  []trafficEvent
@@ -203,6 +207,9 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 	if err := e.startCloud(); err != nil {
 		return nil, err
 	}
+	if err := e.startLease(ctx); err != nil {
+		return nil, err
+	}
 	for _, r := range []*Region{e.A, e.B} {
 		if err := e.startHost(ctx, r, bins); err != nil {
 			return nil, err
@@ -213,6 +220,13 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 		return nil, err
 	}
 	e.progress("schema migrated through %s's migrate function in %s", e.A.Name, ms(time.Since(t)))
+	t = time.Now()
+	e.startRenewers()
+	if err := e.waitFence(ctx, e.A, 20*time.Second); err != nil {
+		return nil, err
+	}
+	e.progress("writer lease held by %s through a majority of 3 grantors (its table, %s's, the witness's in %s) in %s",
+		e.A.Name, e.B.Name, witnessRegion, ms(time.Since(t)))
 	e.primary.Store(e.A)
 	e.edgeSrv = &http.Server{Handler: &edgeproxy.Proxy{Origins: e.origins, DistributionID: distributionID}, ReadHeaderTimeout: 5 * time.Second}
 	go e.edgeSrv.Serve(e.edgeLn) //nolint:errcheck // ends with ErrServerClosed at Close
@@ -406,6 +420,7 @@ func (e *Env) startHost(ctx context.Context, r *Region, bins map[string]string) 
 	}
 	d := e.deployment(r)
 	maps.Copy(awsEnv, d.Env())
+	maps.Copy(awsEnv, e.leaseEnv(r))
 	e.Cloud.AddTopic(d.TopicARN)
 	cfg := lambdahost.Config{Region: r.AWSRegion, AccountID: localcloud.DefaultAccount, HTTPAddr: r.httpAddr,
 		Logger: e.log, FunctionOutput: e.opts.FunctionOutput}
@@ -413,10 +428,14 @@ func (e *Env) startHost(ctx context.Context, r *Region, bins map[string]string) 
 		f := lambdahost.Function{Name: fn, Binary: bins[fn], Timeout: 30 * time.Second, Concurrency: 2, Env: awsEnv}
 		switch fn {
 		case "todo-api":
-			f.Env, f.Timeout, f.Concurrency = dbEnv, 5*time.Second, 6
+			f.Env, f.Timeout, f.Concurrency = maps.Clone(dbEnv), 5*time.Second, 6
+			f.Env["WRITER_LEASE"] = "on"
 			f.Routes = []lambdahost.Route{{Method: "ANY", Path: "/todos"}, {Method: "ANY", Path: "/todos/{id}"}, {Method: "GET", Path: "/health"}}
 		case "migrate":
 			f.Env, f.Concurrency = dbEnv, 1
+		case "lease-renewer":
+			f.Env, f.Timeout = maps.Clone(awsEnv), 10*time.Minute
+			maps.Copy(f.Env, dbEnv)
 		}
 		cfg.Functions = append(cfg.Functions, f)
 	}
@@ -489,6 +508,10 @@ func getHealth(ctx context.Context, base string, timeout time.Duration) (health,
 // onSNS delivers alarm notifications to the failover-trigger of the topic's region, as an SNS
 // subscription of the Lambda function would: asynchronously, as an SNS event.
 func (e *Env) onSNS(m localcloud.SNSMessage) {
+	if isNotificationTopic(m.TopicARN) {
+		e.recordNotice(m.Message)
+		return
+	}
 	var r *Region
 	for _, c := range []*Region{e.A, e.B} {
 		if m.TopicARN == c.Topic {
@@ -536,6 +559,9 @@ func (e *Env) Close() error {
 	} else if e.edgeLn != nil {
 		e.edgeLn.Close()
 	}
+	if e.lease != nil && e.lease.stop != nil {
+		e.lease.stop()
+	}
 	var pids []int
 	for _, r := range []*Region{e.A, e.B} {
 		if r != nil && r.Host != nil {
@@ -543,6 +569,7 @@ func (e *Env) Close() error {
 			errs = append(errs, r.Host.Close())
 		}
 	}
+	e.stopLease()
 	if e.Cloud != nil {
 		errs = append(errs, e.Cloud.Close())
 	}

@@ -51,6 +51,9 @@ func (e *Env) startProbers() {
 				case <-tick.C:
 				}
 				_, err := getHealth(ctx, peer.apiURL(), 2*e.opts.ProbeInterval)
+				if e.probeIsCut(self) {
+					err = fmt.Errorf("GET %s/health: timeout (path cut by the drill)", peer.apiURL())
+				}
 				if err == nil {
 					failures = 0
 					continue

@@ -19,7 +19,7 @@ const (
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{Switchover, Unplanned, Failback}
+var Scenarios = []string{Switchover, Unplanned, Failback, Partition, HealthCut, WitnessDown}
 
 // RTO targets the drill reports against.
 var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second}
@@ -111,6 +111,10 @@ func (e *Env) awaitExecution(ctx context.Context, triggerOutput string) (string,
 }
 
 func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, error) {
+	switch name {
+	case Partition, HealthCut, WitnessDown:
+		return e.runLeaseScenario(ctx, name)
+	}
 	rep := &ScenarioReport{Name: name, TargetRTO: targetRTO[name], Start: time.Now()}
 	runID := e.runID + "-" + name
 	lo := e.opts.Load
