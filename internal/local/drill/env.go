@@ -96,8 +96,6 @@ type Env struct {
 	stopProb context.CancelFunc
 
 	lease *leaseWorld
-	// probeCut says whose prober's path to its peer's /health is cut, by region name.
-	probeCut map[string]bool
 
 	mu       sync.Mutex
 	traffic  []trafficEvent
@@ -388,15 +386,11 @@ func (e *Env) distributionConfig() []byte {
 }
 
 func (e *Env) deployment(r *Region) config.Orchestrator {
-	peer := e.B
-	if r == e.B {
-		peer = e.A
-	}
 	d := config.OrchestratorDefaults()
 	d.Region = r.AWSRegion
 	d.GlobalClusterID = globalClusterID
 	d.LocalClusterARN = r.ClusterARN
-	d.PeerAPIURL, d.LocalAPIURL, d.PublicURL = peer.apiURL(), r.apiURL(), e.EdgeURL()
+	d.PeerAPIURL, d.LocalAPIURL, d.PublicURL = e.peerAPIURL(r), r.apiURL(), e.EdgeURL()
 	d.AllowDataLoss = true
 	d.PromotionTimeout = 30 * time.Second
 	d.TrafficMode, d.DistributionID, d.LocalOriginID = "cloudfront", distributionID, r.OriginID

@@ -33,6 +33,8 @@ var drillTimings = lease.Timings{RenewInterval: 250 * time.Millisecond, TTL: 150
 type leaseWorld struct {
 	// links[from][grantor] is the relay region from uses to reach grantor's table.
 	links map[string]map[string]*Relay
+	// api[from] is the relay region from's prober and orchestrator use to reach the peer's API.
+	api map[string]*Relay
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
 
@@ -64,9 +66,14 @@ func (e *Env) startLease(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.lease = &leaseWorld{links: map[string]map[string]*Relay{}}
+	e.lease = &leaseWorld{links: map[string]map[string]*Relay{}, api: map[string]*Relay{}}
 	for _, pr := range [][2]*Region{{e.A, e.B}, {e.B, e.A}} {
 		self, peer := pr[0], pr[1]
+		rl, err := NewRelay(self.Name+" → "+peer.Name+" API", peer.httpAddr)
+		if err != nil {
+			return err
+		}
+		e.lease.api[self.Name] = rl
 		e.lease.links[self.Name] = map[string]*Relay{}
 		for _, g := range []string{peer.AWSRegion, "witness"} {
 			rl, err := NewRelay(self.Name+" → "+g+" lease table", u.Host)
@@ -149,7 +156,13 @@ func (e *Env) stopLease() {
 			rl.Close()
 		}
 	}
+	for _, rl := range e.lease.api {
+		rl.Close()
+	}
 }
+
+// peerAPIURL is the peer's API as r reaches it: through the cuttable link.
+func (e *Env) peerAPIURL(r *Region) string { return e.lease.api[r.Name].URL() }
 
 // cutLease cuts (or restores) r's links to the other region's table and to the witness.
 func (e *Env) cutLease(r *Region, cut bool) {

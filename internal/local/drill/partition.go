@@ -47,21 +47,9 @@ func (e *Env) partition(ctx context.Context, cut bool) error {
 	return nil
 }
 
-// setProbeCut cuts (or restores) the path from r's prober to the peer's /health.
-func (e *Env) setProbeCut(r *Region, cut bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.probeCut == nil {
-		e.probeCut = map[string]bool{}
-	}
-	e.probeCut[r.Name] = cut
-}
-
-func (e *Env) probeIsCut(r *Region) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.probeCut[r.Name]
-}
+// setProbeCut cuts (or restores) the path from r to the peer's API: its prober's and its
+// orchestrator's view of the peer's /health.
+func (e *Env) setProbeCut(r *Region, cut bool) { e.lease.api[r.Name].SetCut(cut) }
 
 // runLeaseScenario runs partition, health-cut or witness-down under load through the edge and
 // from clients writing to region A directly.
@@ -146,6 +134,14 @@ func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioRepor
 		if json.Unmarshal([]byte(n), &r) == nil && r.Region == e.B.AWSRegion {
 			rep.Lease.Notice = n
 			rep.Lease.ReportedLossWindowMs = r.EstimatedDataLossMs
+			what := r.Reason
+			if r.Decision != nil {
+				what = r.Decision.Reason
+			}
+			if r.Error != nil {
+				what += "; " + r.Error.Error + ": " + r.Error.Cause
+			}
+			rep.How = append(rep.How, fmt.Sprintf("notification from %s: %s, estimated data loss %d ms (%s)", r.Region, r.Outcome, r.EstimatedDataLossMs, what))
 		}
 	}
 	writer, _ := e.Pair.Roles()
@@ -270,6 +266,8 @@ func (e *Env) checkPartitionLoss(ctx context.Context, rep *ScenarioReport, runID
 				l.ID, at.Format("15:04:05.000"), rep.Lease.ReportedLossWindowMs, end.Format("15:04:05.000"))
 		}
 	}
+	rep.How = append(rep.How, fmt.Sprintf("%s's lease ended at +%s; it acknowledged %d writes after that; the lost writes span %s before it, the notification allowed %d ms",
+		e.A.Name, ms(end.Sub(rep.Start)), rep.Lease.AckedAfterExpiry, ms(rep.Lease.MeasuredLossWindow), rep.Lease.ReportedLossWindowMs))
 	if rep.Lease.ReportedLossWindowMs >= 0 && rep.Lease.MeasuredLossWindow > window {
 		rep.failf("the notification estimated %d ms of data loss; %s was measured", rep.Lease.ReportedLossWindowMs, ms(rep.Lease.MeasuredLossWindow))
 	}

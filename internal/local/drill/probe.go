@@ -50,10 +50,7 @@ func (e *Env) startProbers() {
 					return
 				case <-tick.C:
 				}
-				_, err := getHealth(ctx, peer.apiURL(), 2*e.opts.ProbeInterval)
-				if e.probeIsCut(self) {
-					err = fmt.Errorf("GET %s/health: timeout (path cut by the drill)", peer.apiURL())
-				}
+				_, err := getHealth(ctx, e.peerAPIURL(self), 2*e.opts.ProbeInterval)
 				if err == nil {
 					failures = 0
 					continue
