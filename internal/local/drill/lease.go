@@ -34,9 +34,9 @@ type leaseWorld struct {
 	// links[from][grantor] is the relay region from uses to reach grantor's table.
 	links map[string]map[string]*Relay
 	// api[from] is the relay region from's prober and orchestrator use to reach the peer's API.
-	api map[string]*Relay
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
+	api  map[string]*Relay
+	stop context.CancelFunc
+	wg   sync.WaitGroup
 
 	mu      sync.Mutex
 	samples []leaseSample
