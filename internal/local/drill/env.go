@@ -392,6 +392,7 @@ func (e *Env) deployment(r *Region) config.Orchestrator {
 	d.LocalClusterARN = r.ClusterARN
 	d.PeerAPIURL, d.LocalAPIURL, d.PublicURL = e.peerAPIURL(r), r.apiURL(), e.EdgeURL()
 	d.AllowDataLoss = true
+	d.MaxLag = drillMaxLag
 	d.PromotionTimeout = 30 * time.Second
 	d.TrafficMode, d.DistributionID, d.LocalOriginID = "cloudfront", distributionID, r.OriginID
 	d.HTTPTimeout = 2 * time.Second

@@ -19,7 +19,7 @@ const (
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{Switchover, Unplanned, Failback, Partition, HealthCut, WitnessDown}
+var Scenarios = []string{Switchover, Unplanned, Failback, Partition, Lag, HealthCut, WitnessDown}
 
 // RTO targets the drill reports against.
 var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second}
@@ -114,6 +114,8 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 	switch name {
 	case Partition, HealthCut, WitnessDown:
 		return e.runLeaseScenario(ctx, name)
+	case Lag:
+		return e.runLag(ctx)
 	}
 	rep := &ScenarioReport{Name: name, TargetRTO: targetRTO[name], Start: time.Now()}
 	runID := e.runID + "-" + name
