@@ -37,7 +37,8 @@ func main() {
 	exitOn("configuration", err)
 	r := &lease.Renewer{Region: cfg.Lease.Holder, DB: leasedb.New(pool, cfg.Lease.CallTimeout),
 		Quorum:         &lease.Quorum{Grantors: dynamolease.FromConfig(awsCfg, cfg.Lease.Grantors), Timings: timings},
-		PromotionGrace: cfg.Lease.PromotionGrace, Board: board}
+		PromotionGrace: cfg.Lease.PromotionGrace, Board: board,
+		RPOMax: cfg.Lease.RPOMax, Standby: dynamolease.PeerBoards(awsCfg, cfg.Lease)}
 	h := &lease.Invocation{Renewer: r, RunFor: cfg.Lease.RunFor, Log: lambdacontext.NewLogger()}
 	lambda.Start(h.Handle)
 }

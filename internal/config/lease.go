@@ -17,6 +17,8 @@
 //	RENEWER_RUN_FOR       how long one lease-renewer invocation keeps renewing [110s]
 //	PROMOTION_GRACE       how long a lease taken for a promotion is kept while the database is
 //	                      still read-only [15m]
+//	RPO_MAX               optional bound on the data a failover may lose: the writer refuses writes
+//	                      while the standby's published heartbeat is older [0: no bound]
 
 package config
 
@@ -48,6 +50,7 @@ type Lease struct {
 	Margin         time.Duration
 	RunFor         time.Duration
 	PromotionGrace time.Duration
+	RPOMax         time.Duration
 }
 
 // LeaseRenewer is the lease-renewer function's configuration.
@@ -91,11 +94,11 @@ func LoadLease(env Lookup) (Lease, error) {
 		dst  *time.Duration
 	}{
 		{"LEASE_RENEW_INTERVAL", &l.RenewInterval}, {"LEASE_TTL", &l.TTL}, {"LEASE_CALL_TIMEOUT", &l.CallTimeout},
-		{"LEASE_MARGIN", &l.Margin}, {"RENEWER_RUN_FOR", &l.RunFor}, {"PROMOTION_GRACE", &l.PromotionGrace},
+		{"LEASE_MARGIN", &l.Margin}, {"RENEWER_RUN_FOR", &l.RunFor}, {"PROMOTION_GRACE", &l.PromotionGrace}, {"RPO_MAX", &l.RPOMax},
 	} {
 		if v := get(env, d.name); v != "" {
 			p, err := time.ParseDuration(v)
-			if err != nil || p <= 0 {
+			if err != nil || p < 0 || (p == 0 && d.name != "RPO_MAX") {
 				errs = append(errs, fmt.Errorf("%s=%q is not a positive Go duration such as 2s or 1500ms", d.name, v))
 				continue
 			}
@@ -137,6 +140,9 @@ func LoadLease(env Lookup) (Lease, error) {
 			continue
 		}
 		l.Grantors[i].Endpoint = u
+	}
+	if l.RPOMax > 0 && l.RPOMax < 3*l.RenewInterval {
+		errs = append(errs, fmt.Errorf("RPO_MAX=%s is below 3 × LEASE_RENEW_INTERVAL (%s): a heartbeat is stamped once a renewal and published once a renewal, so a healthy standby would fence the writer", l.RPOMax, 3*l.RenewInterval))
 	}
 	return l, errors.Join(errs...)
 }

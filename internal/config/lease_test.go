@@ -33,6 +33,7 @@ func TestLoadLease(t *testing.T) {
 		{"duplicate grantor", map[string]string{"AWS_REGION": "x", "LEASE_GRANTORS": "a=r/t,a=r/t,c=r/t"}, `LEASE_GRANTORS entry "a=r/t"`},
 		{"endpoint of no grantor", map[string]string{"AWS_REGION": "x", "LEASE_GRANTORS": grantors, "LEASE_GRANTOR_ENDPOINTS": "nope=http://x"}, "LEASE_GRANTOR_ENDPOINTS entry"},
 		{"bad duration", map[string]string{"AWS_REGION": "x", "LEASE_GRANTORS": grantors, "LEASE_MARGIN": "-1s"}, "LEASE_MARGIN"},
+		{"RPO_MAX too tight", map[string]string{"AWS_REGION": "x", "LEASE_GRANTORS": grantors, "RPO_MAX": "5s"}, "RPO_MAX=5s is below"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := config.LoadLease(env(tc.vars)); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -351,3 +351,29 @@ func (b *fakeBoard) PublishStandbyHeartbeat(_ context.Context, region string, at
 	b.region, b.at = region, at
 	return nil
 }
+
+type standbyAt struct{ at *time.Time }
+
+func (s standbyAt) StandbyHeartbeat(context.Context) (time.Time, error) { return *s.at, nil }
+
+func TestRenewerHoldsRPOMax(t *testing.T) {
+	w := newWorld()
+	ctx := context.Background()
+	db := &fakeDB{writable: true, now: func() time.Time { return w.now }}
+	beat := w.now
+	r := &Renewer{Region: "region-a", Quorum: w.quorum(), DB: db, RPOMax: 5 * time.Second, Standby: standbyAt{&beat}}
+	if res := r.Tick(ctx); res.Outcome != OutcomeTaken || !db.fencedUntil.After(w.now) {
+		t.Fatalf("tick with a fresh standby = %+v, fence until %s", res, db.fencedUntil)
+	}
+	w.now = w.now.Add(6 * time.Second) // the standby stopped publishing
+	if res := r.Tick(ctx); res.Outcome != OutcomeRPOExceeded || res.Err == nil {
+		t.Fatalf("tick with a stale standby = %+v, want rpo exceeded", res)
+	}
+	if db.fencedUntil.After(w.now) || !db.beat.Equal(w.now) {
+		t.Fatalf("fence until %s, heartbeat %s; want closed at %s and the heartbeat still stamped", db.fencedUntil, db.beat, w.now)
+	}
+	beat = w.now.Add(-time.Second)
+	if res := r.Tick(ctx); res.Outcome != OutcomeRenewed || !db.fencedUntil.After(w.now) {
+		t.Fatalf("tick after the standby caught up = %+v", res)
+	}
+}

@@ -3,6 +3,7 @@ package lease
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/switchyard-dr/switchyard/internal/failover"
@@ -36,6 +37,11 @@ type HeartbeatBoard interface {
 	PublishStandbyHeartbeat(ctx context.Context, region string, at time.Time) error
 }
 
+// StandbyReader reads the newest heartbeat the standby has published; zero when none.
+type StandbyReader interface {
+	StandbyHeartbeat(ctx context.Context) (time.Time, error)
+}
+
 // Renewer keeps this region's lease while its database writes, gives it back when the database
 // stops writing, and carries it into the database as the fence the API's writes check. It keeps
 // what it holds between ticks; a new Renewer (a new invocation) starts by reading the grantors.
@@ -48,6 +54,11 @@ type Renewer struct {
 	PromotionGrace time.Duration
 	// Board, when set, receives the standby's replicated heartbeat on every standby tick.
 	Board HeartbeatBoard
+	// RPOMax, when positive, bounds the data a failover may lose: the writer keeps its fence
+	// closed while the standby's last published heartbeat is older than RPOMax (or unknown),
+	// trading availability for a bounded loss. Standby reads it.
+	RPOMax  time.Duration
+	Standby StandbyReader
 
 	held  *failover.Lease
 	since time.Time
@@ -71,6 +82,9 @@ const (
 	OutcomeLost Outcome = "lost"
 	// OutcomeFailed: no majority answered or the database failed; the fence runs out by itself.
 	OutcomeFailed Outcome = "failed"
+	// OutcomeRPOExceeded: the lease is held but the standby's heartbeat is older than RPO_MAX:
+	// writes are refused until it catches up.
+	OutcomeRPOExceeded Outcome = "rpo exceeded"
 )
 
 // TickResult is one tick's outcome and the lease it left.
@@ -175,6 +189,21 @@ func (r *Renewer) fence(ctx context.Context, o Outcome) TickResult {
 	d := l.Expires.Sub(r.Quorum.now()) - r.Quorum.Timings.Margin
 	if d <= 0 {
 		return TickResult{Outcome: OutcomeFailed, Lease: l, Err: errors.New("the renewal took longer than the lease leaves before its margin: the fence stays closed")}
+	}
+	if r.RPOMax > 0 {
+		beat, err := r.Standby.StandbyHeartbeat(ctx)
+		if age := r.Quorum.now().Sub(beat); err != nil || beat.IsZero() || age > r.RPOMax {
+			// A zero-length fence closes it and still stamps the heartbeat, which the standby must
+			// receive to catch up.
+			if ferr := r.DB.Fence(ctx, l.Holder, l.Epoch, 0); ferr != nil {
+				return TickResult{Outcome: OutcomeFailed, Lease: l, Err: ferr}
+			}
+			why := fmt.Errorf("the standby's heartbeat is %s old, beyond RPO_MAX %s", age.Round(time.Millisecond), r.RPOMax)
+			if err != nil || beat.IsZero() {
+				why = fmt.Errorf("the standby's heartbeat is unknown (%v): RPO_MAX %s cannot be held", err, r.RPOMax)
+			}
+			return TickResult{Outcome: OutcomeRPOExceeded, Lease: l, Err: why}
+		}
 	}
 	if err := r.DB.Fence(ctx, l.Holder, l.Epoch, d); err != nil {
 		return TickResult{Outcome: OutcomeFailed, Lease: l, Err: err}

@@ -294,3 +294,36 @@ func ForOrchestrator(awsCfg aws.Config, l config.Lease) (OrchestratorPorts, erro
 	q := &lease.Quorum{Grantors: FromConfig(awsCfg, l.Grantors), Timings: t}
 	return OrchestratorPorts{Reader: q, Taker: q, Heartbeat: board, Margin: l.Margin}, nil
 }
+
+// Boards are the other grantors' tables, where the standby publishes its heartbeat: the writer
+// reads them to hold RPO_MAX.
+type Boards []*Board
+
+var _ lease.StandbyReader = Boards(nil)
+
+// PeerBoards returns the boards in every grantor table but the holder's own.
+func PeerBoards(awsCfg aws.Config, l config.Lease) Boards {
+	var out Boards
+	for _, g := range l.Grantors {
+		if g.Name != l.Holder {
+			out = append(out, NewBoard(client(awsCfg, g), g.Table))
+		}
+	}
+	return out
+}
+
+// StandbyHeartbeat returns the newest heartbeat any standby published; a table that cannot be
+// read makes it unknown, since the standby's may be the one missing.
+func (bs Boards) StandbyHeartbeat(ctx context.Context) (time.Time, error) {
+	var newest time.Time
+	for _, b := range bs {
+		at, err := b.StandbyHeartbeat(ctx)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if at.After(newest) {
+			newest = at
+		}
+	}
+	return newest, nil
+}
