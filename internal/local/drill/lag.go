@@ -122,14 +122,6 @@ func (e *Env) runLag(ctx context.Context) (*ScenarioReport, error) {
 	if n := len(rep.Integrity.Duplicates); n > 0 {
 		rep.failf("%d writes were stored twice", n)
 	}
-	end := e.leaseExpiry(e.A.AWSRegion, time.Now())
-	window := time.Duration(rep.Lease.ReportedLossWindowMs) * time.Millisecond
-	for _, l := range rep.Integrity.Lost {
-		for _, w := range acked {
-			if w.ID == l.ID && (rep.Lease.ReportedLossWindowMs < 0 || w.Acked.Before(end.Add(-window))) {
-				rep.failf("lost write %s was acknowledged at %s, outside the reported data-loss window", l.ID, w.Acked.Format("15:04:05.000"))
-			}
-		}
-	}
+	e.checkLossWindow(rep, acked, e.leaseExpiry(e.A.AWSRegion, time.Now()))
 	return rep, e.resync(ctx, rep, e.A, runID, rows)
 }

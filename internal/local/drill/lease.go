@@ -3,6 +3,7 @@ package drill
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/lease"
 	"github.com/switchyard-dr/switchyard/internal/lease/dynamolease"
 )
@@ -240,3 +242,16 @@ func (e *Env) notices() []string {
 }
 
 func isNotificationTopic(arn string) bool { return strings.HasSuffix(arn, ":switchyard-notifications") }
+
+// reportedLoss is the estimated data loss in the activation notice r published after the first
+// seen notifications; -1 when there is none.
+func (e *Env) reportedLoss(seen int, r *Region) int64 {
+	loss := int64(-1)
+	for _, n := range e.notices()[seen:] {
+		var rp failover.Report
+		if json.Unmarshal([]byte(n), &rp) == nil && rp.Region == r.AWSRegion && rp.Outcome == failover.OutcomeActivated {
+			loss = rp.EstimatedDataLossMs
+		}
+	}
+	return loss
+}

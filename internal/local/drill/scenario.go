@@ -121,6 +121,7 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 	runID := e.runID + "-" + name
 	lo := e.opts.Load
 	lo.URL, lo.RunID = e.EdgeURL(), runID
+	noticesBefore := len(e.notices())
 	load := StartLoad(ctx, lo)
 	stopShow := e.showLoad(load)
 	stopLoad := func() *Recording {
@@ -212,6 +213,10 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		if err := e.resync(ctx, rep, from, runID, rows); err != nil {
 			return rep, err
 		}
+		// With the writer lease, the GTID gap is not the bound: every loss must sit inside the
+		// window the notification reported, before the old writer's lease ended.
+		rep.Lease = &LeaseOutcome{ReportedLossWindowMs: e.reportedLoss(noticesBefore, to)}
+		e.checkLossWindow(rep, rec.Acked(), e.leaseExpiry(from.AWSRegion, time.Now()))
 	} else {
 		if n := len(rep.Integrity.Lost); n > 0 {
 			rep.failf("%d acknowledged writes are missing after a %s, which must lose nothing", n, name)
