@@ -97,8 +97,8 @@ func TestPreflightWatchesTheLease(t *testing.T) {
 			failover.ActionSwitchover, 0, 8*time.Second + time.Millisecond, ""},
 		{"window beyond MAX_LAG", "alarm.json", &fakeLease{answers: []failover.Lease{held}}, 5 * time.Second,
 			"", 0, 8*time.Second + time.Millisecond, "RefusedError"},
-		{"grantors unreachable", "alarm.json", &fakeLease{answers: []failover.Lease{{}}, err: errors.New("1 of 2 grantors needed agreed")}, time.Minute,
-			"", 0, 0, "RefusedError"},
+		{"grantors unreachable: retried by the state machine", "alarm.json", &fakeLease{answers: []failover.Lease{{}}, err: errors.New("1 of 2 grantors needed agreed")}, time.Minute,
+			"", 0, 0, "LeaseUnavailableError"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := start
@@ -136,6 +136,8 @@ func TestPromoteTakesTheLeaseForAFailover(t *testing.T) {
 		{"failover takes it first", "failover.json", &fakeLease{}, 1, []string{"failover allowDataLoss " + west}, "", 8},
 		{"failover without a majority: refused, nothing promoted", "failover.json",
 			&fakeLease{takeErr: errors.New("the writer lease is held by us-east-1 (epoch 7)")}, 1, nil, "RefusedError", 0},
+		{"failover with no majority reachable: retried, nothing promoted", "failover.json",
+			&fakeLease{takeErr: &failover.LeaseUnavailableError{Reason: "1 of 2 grantors needed agreed"}}, 1, nil, "LeaseUnavailableError", 0},
 		{"switchover leaves it to the renewers", "switchover.json", &fakeLease{}, 0, []string{"switchover " + west}, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -85,6 +86,9 @@ func (s *Preflight) Handle(ctx context.Context, run Run) (Run, error) {
 	run.Decision = &d
 	run.record(PhasePreflight, start, clock(s.Now))
 	if d.Action == ActionRefuse {
+		if f.LeaseChecked && !f.LeaseKnown && f.LocalMember && f.FailoverStatus == "" && !f.LocalWriter {
+			return run, &LeaseUnavailableError{Reason: d.Reason}
+		}
 		return run, &RefusedError{Reason: d.Reason}
 	}
 	return run, nil
@@ -182,7 +186,11 @@ func (s *Promote) Handle(ctx context.Context, run Run) (Run, error) {
 	var epoch uint64
 	if !underWay && s.Lease != nil && run.Decision.Action == ActionFailover {
 		l, err := s.Lease.TakeLease(ctx, s.Region)
-		if err != nil {
+		var unavailable *LeaseUnavailableError
+		switch {
+		case errors.As(err, &unavailable):
+			return run, boundary(PhasePromote, err)
+		case err != nil:
 			return run, boundary(PhasePromote, &RefusedError{Reason: "a failover needs the writer lease and it was not granted: " + err.Error()})
 		}
 		epoch = l.Epoch

@@ -282,9 +282,15 @@ func (q *Quorum) Take(ctx context.Context, holder string) (failover.Lease, error
 	return failover.Lease{Holder: holder, Epoch: next.Epoch, Expires: next.Expires}, nil
 }
 
-// TakeLease implements failover.LeaseTaker.
+// TakeLease implements failover.LeaseTaker. Failing to reach a majority (rather than being
+// refused by one) is *failover.LeaseUnavailableError, which the state machine retries.
 func (q *Quorum) TakeLease(ctx context.Context, holder string) (failover.Lease, error) {
-	return q.Take(ctx, holder)
+	l, err := q.Take(ctx, holder)
+	var nm *NoMajorityError
+	if errors.As(err, &nm) && !nm.Conflict {
+		return l, &failover.LeaseUnavailableError{Reason: err.Error()}
+	}
+	return l, err
 }
 
 var _ failover.LeaseTaker = (*Quorum)(nil)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/lease"
 	"github.com/switchyard-dr/switchyard/internal/lease/dynamolease"
 	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
@@ -81,5 +82,13 @@ func TestQuorumOnDynamoDB(t *testing.T) {
 	}
 	if l, err = q.Take(ctx, "region-a"); err != nil || l.Epoch != 3 {
 		t.Fatalf("take after release = %+v, %v", l, err)
+	}
+	// Two grantors unreachable: no majority, which the state machine retries rather than refuses.
+	srv.SetRegionDown("us-west-2", true)
+	srv.SetRegionDown("eu-west-1", true)
+	now = now.Add(time.Minute)
+	var unavailable *failover.LeaseUnavailableError
+	if _, err := q.TakeLease(ctx, "region-b"); !errors.As(err, &unavailable) {
+		t.Fatalf("TakeLease with two grantors down = %v; want LeaseUnavailableError", err)
 	}
 }
