@@ -74,6 +74,9 @@ type Decision struct {
 	// EstimatedDataLossMs is the writes at risk: 0 for a switchover, the lag for a failover, -1 when
 	// the lag is unknown.
 	EstimatedDataLossMs int64 `json:"estimatedDataLossMs"`
+	// LossEstimateFrom says where the estimate comes from: "replicated heartbeat" (the writer
+	// lease's data-loss window) or "lag metric".
+	LossEstimateFrom string `json:"lossEstimateFrom,omitempty"`
 }
 
 // Decide chooses what to do from the facts, the requested mode and the policy. It is pure: every
@@ -87,6 +90,12 @@ func Decide(mode Mode, f Facts, p Policy) Decision {
 		lagMs = f.Lag.Milliseconds()
 	}
 	d := Decision{LagMs: lagMs, EstimatedDataLossMs: 0}
+	switch {
+	case f.LossWindowKnown:
+		d.LossEstimateFrom = "replicated heartbeat"
+	case f.LagKnown:
+		d.LossEstimateFrom = "lag metric"
+	}
 	refuse := func(format string, args ...any) Decision {
 		d.Action, d.Reason = ActionRefuse, fmt.Sprintf(format, args...)
 		return d

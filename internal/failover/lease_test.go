@@ -65,8 +65,8 @@ func TestDecideWithTheLease(t *testing.T) {
 			if d.Action != tc.want || !strings.Contains(d.Reason, tc.reason) {
 				t.Fatalf("Decide = %+v; want %s with a reason containing %q", d, tc.want, tc.reason)
 			}
-			if tc.want == failover.ActionFailover && d.EstimatedDataLossMs != tc.wantLoss {
-				t.Errorf("estimated loss %d ms, want %d", d.EstimatedDataLossMs, tc.wantLoss)
+			if tc.want == failover.ActionFailover && (d.EstimatedDataLossMs != tc.wantLoss || d.LossEstimateFrom != "replicated heartbeat") {
+				t.Errorf("estimated loss %d ms from %q, want %d from the replicated heartbeat", d.EstimatedDataLossMs, d.LossEstimateFrom, tc.wantLoss)
 			}
 		})
 	}
