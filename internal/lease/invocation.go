@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -18,12 +19,14 @@ type Invocation struct {
 
 // Summary is what an invocation returns: how many ticks ended in each outcome, and the last lease.
 type Summary struct {
-	Ticks    map[Outcome]int `json:"ticks"`
-	Holder   string          `json:"holder,omitempty"`
-	Epoch    uint64          `json:"epoch,omitempty"`
-	Expires  time.Time       `json:"expires,omitzero"`
-	LastErr  string          `json:"lastError,omitempty"`
-	Duration time.Duration   `json:"durationNs"`
+	Ticks   map[Outcome]int `json:"ticks"`
+	Holder  string          `json:"holder,omitempty"`
+	Epoch   uint64          `json:"epoch,omitempty"`
+	Expires time.Time       `json:"expires,omitzero"`
+	LastErr string          `json:"lastError,omitempty"`
+	// Degraded counts the times a renewal went through without one of the grantors.
+	Degraded int           `json:"degraded,omitempty"`
+	Duration time.Duration `json:"durationNs"`
 }
 
 // deadlineSlack is left between the last tick and the invocation's deadline.
@@ -38,6 +41,7 @@ func (h *Invocation) Handle(ctx context.Context, _ json.RawMessage) (Summary, er
 	}
 	s := Summary{Ticks: map[Outcome]int{}}
 	var last Outcome
+	var lastMissing string
 	h.Renewer.Run(ctx, until, func(res TickResult) {
 		s.Ticks[res.Outcome]++
 		s.Holder, s.Epoch, s.Expires = res.Lease.Holder, res.Lease.Epoch, res.Lease.Expires
@@ -53,6 +57,19 @@ func (h *Invocation) Handle(ctx context.Context, _ json.RawMessage) (Summary, er
 			h.Log.Info("lease", attrs...)
 		}
 		last = res.Outcome
+		var missing []string
+		for _, m := range res.Missing {
+			missing = append(missing, m.Grantor+": "+m.Err.Error())
+		}
+		if m := strings.Join(missing, "; "); m != lastMissing {
+			if m != "" {
+				s.Degraded++
+				h.Log.Warn("lease renewed without every grantor: one more failure would cost it", "holder", res.Lease.Holder, "epoch", res.Lease.Epoch, "failed", m)
+			} else {
+				h.Log.Info("lease renewed by every grantor again", "holder", res.Lease.Holder, "epoch", res.Lease.Epoch)
+			}
+			lastMissing = m
+		}
 	})
 	s.Duration = time.Since(start)
 	return s, nil

@@ -139,6 +139,12 @@ func (q *Quorum) each(ctx context.Context, f func(ctx context.Context, i int, g 
 }
 
 func (q *Quorum) tally(op string, errs []error) error {
+	_, err := q.tallyMissing(op, errs)
+	return err
+}
+
+// tallyMissing is tally that also returns the grantors that failed when a majority agreed.
+func (q *Quorum) tallyMissing(op string, errs []error) ([]GrantorError, error) {
 	e := &NoMajorityError{Op: op, Need: q.majority()}
 	for i, err := range errs {
 		if err == nil {
@@ -149,9 +155,9 @@ func (q *Quorum) tally(op string, errs []error) error {
 		e.Reasons = append(e.Reasons, GrantorError{Grantor: q.Grantors[i].Name(), Err: err})
 	}
 	if e.Got >= e.Need {
-		return nil
+		return e.Reasons, nil
 	}
-	return e
+	return nil, e
 }
 
 // readAll reads every grantor; answered[i] says whether grants[i] is known.
@@ -229,12 +235,20 @@ func (q *Quorum) CurrentLease(ctx context.Context) (failover.Lease, error) {
 // Renew extends holder's lease under epoch by the TTL, measured from before the first call so
 // that the holder never believes in a lease longer than the grantors give it.
 func (q *Quorum) Renew(ctx context.Context, holder string, epoch uint64) (failover.Lease, error) {
+	l, _, err := q.renew(ctx, holder, epoch)
+	return l, err
+}
+
+// renew is Renew that also says which grantors failed a renewal that a majority granted: one more
+// failure would cost the lease, which the renewer reports.
+func (q *Quorum) renew(ctx context.Context, holder string, epoch uint64) (failover.Lease, []GrantorError, error) {
 	expires := q.now().Add(q.Timings.TTL)
 	errs := q.each(ctx, func(ctx context.Context, _ int, g Grantor) error { return g.Renew(ctx, holder, epoch, expires) })
-	if err := q.tally("renew "+holder+"'s lease", errs); err != nil {
-		return failover.Lease{}, err
+	missing, err := q.tallyMissing("renew "+holder+"'s lease", errs)
+	if err != nil {
+		return failover.Lease{}, nil, err
 	}
-	return failover.Lease{Holder: holder, Epoch: epoch, Expires: expires}, nil
+	return failover.Lease{Holder: holder, Epoch: epoch, Expires: expires}, missing, nil
 }
 
 // Release gives holder's lease back, so that a successor need not wait for it to expire. Call it

@@ -377,3 +377,17 @@ func TestRenewerHoldsRPOMax(t *testing.T) {
 		t.Fatalf("tick after the standby caught up = %+v", res)
 	}
 }
+
+func TestRenewerReportsAMissingGrantor(t *testing.T) {
+	w := newWorld()
+	ctx := context.Background()
+	r := &Renewer{Region: "region-a", Quorum: w.quorum(), DB: &fakeDB{writable: true, now: func() time.Time { return w.now }}}
+	if res := r.Tick(ctx); res.Outcome != OutcomeTaken {
+		t.Fatalf("tick = %+v", res)
+	}
+	w.w.down = true
+	res := r.Tick(ctx)
+	if res.Outcome != OutcomeRenewed || len(res.Missing) != 1 || res.Missing[0].Grantor != "witness" {
+		t.Fatalf("tick with the witness down = %+v; want renewed, with the witness missing", res)
+	}
+}

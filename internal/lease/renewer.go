@@ -92,6 +92,9 @@ type TickResult struct {
 	Outcome Outcome
 	Lease   failover.Lease
 	Err     error
+	// Missing are the grantors that failed a renewal the others granted (a witness down, say):
+	// the lease holds, but one more failure would cost it.
+	Missing []GrantorError
 }
 
 // Tick runs one renewal round.
@@ -126,12 +129,14 @@ func (r *Renewer) Tick(ctx context.Context) TickResult {
 		r.held, r.since = &l, r.Quorum.now()
 		return r.fence(ctx, OutcomeTaken)
 	}
-	l, err := r.Quorum.Renew(ctx, r.Region, r.held.Epoch)
+	l, missing, err := r.Quorum.renew(ctx, r.Region, r.held.Epoch)
 	if err != nil {
 		return r.renewFailed(ctx, err)
 	}
 	r.held = &l
-	return r.fence(ctx, OutcomeRenewed)
+	res := r.fence(ctx, OutcomeRenewed)
+	res.Missing = missing
+	return res
 }
 
 func (r *Renewer) standbyTick(ctx context.Context) TickResult {

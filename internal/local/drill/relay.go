@@ -38,9 +38,6 @@ func NewRelay(name, target string) (*Relay, error) {
 // URL is the relay's address as an http:// base URL.
 func (r *Relay) URL() string { return "http://" + r.ln.Addr().String() }
 
-// Addr is the relay's host:port.
-func (r *Relay) Addr() string { return r.ln.Addr().String() }
-
 // SetCut cuts the link (true) or restores it.
 func (r *Relay) SetCut(cut bool) {
 	r.mu.Lock()
