@@ -133,7 +133,20 @@ func writeReport(path string, reports []*drill.ScenarioReport) error {
 		f.Close()
 		return fmt.Errorf("report %s: %w", path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("report %s: %w", path, err)
+	}
+	// The figures for tools, beside the HTML: .build/drill-report.json.
+	jsonPath := strings.TrimSuffix(path, filepath.Ext(path)) + ".json"
+	j, err := os.Create(jsonPath)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := drill.WriteJSON(j, reports); err != nil {
+		j.Close()
+		return fmt.Errorf("report %s: %w", jsonPath, err)
+	}
+	return j.Close()
 }
 
 // ensureMariaDB installs MariaDB when it is missing and the drill runs as root on Debian, where

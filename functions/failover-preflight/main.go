@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
 	"github.com/switchyard-dr/switchyard/internal/failover/httpprobe"
+	"github.com/switchyard-dr/switchyard/internal/lease/dynamolease"
 )
 
 func main() {
@@ -24,10 +25,20 @@ func main() {
 		log.Error("failover-preflight cannot start", "error", err.Error())
 		os.Exit(1)
 	}
+	lc, err := config.LoadOrchestratorLease(os.LookupEnv)
+	var lp dynamolease.OrchestratorPorts
+	if err == nil {
+		lp, err = dynamolease.ForOrchestrator(cfg, lc)
+	}
+	if err != nil {
+		log.Error("failover-preflight cannot start", "error", err.Error())
+		os.Exit(1)
+	}
 	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
 		GlobalClusterID: d.GlobalClusterID, LagMetric: d.LagMetric}
 	h := &failover.Preflight{DB: db, Prober: httpprobe.New(d.ProbeTimeout), Region: d.Region,
 		LocalClusterARN: d.LocalClusterARN, PeerAPIURL: d.PeerAPIURL,
-		Policy: failover.Policy{AllowDataLoss: d.AllowDataLoss, MaxLag: d.MaxLag}}
+		Policy: failover.Policy{AllowDataLoss: d.AllowDataLoss, MaxLag: d.MaxLag},
+		Lease:  lp.Reader, LeaseMargin: lp.Margin, Heartbeat: lp.Heartbeat}
 	lambda.Start(failover.Logged(log, "preflight", h.Handle))
 }

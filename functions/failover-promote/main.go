@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/lease/dynamolease"
 )
 
 func main() {
@@ -22,7 +23,16 @@ func main() {
 		log.Error("failover-promote cannot start", "error", err.Error())
 		os.Exit(1)
 	}
+	lc, err := config.LoadOrchestratorLease(os.LookupEnv)
+	var lp dynamolease.OrchestratorPorts
+	if err == nil {
+		lp, err = dynamolease.ForOrchestrator(cfg, lc)
+	}
+	if err != nil {
+		log.Error("failover-promote cannot start", "error", err.Error())
+		os.Exit(1)
+	}
 	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID}
-	h := &failover.Promote{DB: db, Region: d.Region, LocalClusterARN: d.LocalClusterARN, Timeout: d.PromotionTimeout}
+	h := &failover.Promote{DB: db, Region: d.Region, LocalClusterARN: d.LocalClusterARN, Timeout: d.PromotionTimeout, Lease: lp.Taker}
 	lambda.Start(failover.Logged(log, "promote", h.Handle))
 }

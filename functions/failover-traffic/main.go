@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -13,6 +14,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/lease/dynamolease"
 )
 
 func main() {
@@ -22,10 +24,20 @@ func main() {
 		log.Error("failover-traffic cannot start", "error", err.Error())
 		os.Exit(1)
 	}
+	lc, err := config.LoadOrchestratorLease(os.LookupEnv)
+	var lp dynamolease.OrchestratorPorts
+	if err == nil {
+		lp, err = dynamolease.ForOrchestrator(cfg, lc)
+	}
+	if err == nil && lp.Reader == nil {
+		err = errors.New("LEASE_GRANTORS is not set: the traffic step fences every change with the writer lease's epoch")
+	}
+	if err != nil {
+		log.Error("failover-traffic cannot start", "error", err.Error())
+		os.Exit(1)
+	}
 	traffic := awsadapter.NewTrafficSwitch(cfg, d)
 	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID}
-	// Interim: the quorum writer lease replaces ObservedWriterLease here when it lands.
-	lease := &failover.ObservedWriterLease{DB: db, Region: d.Region, LocalClusterARN: d.LocalClusterARN}
-	h := &failover.SwapTraffic{DB: db, Traffic: traffic, Lease: lease, Region: d.Region, LocalClusterARN: d.LocalClusterARN, LocalTarget: d.LocalTarget()}
+	h := &failover.SwapTraffic{DB: db, Traffic: traffic, Lease: lp.Reader, Region: d.Region, LocalClusterARN: d.LocalClusterARN, LocalTarget: d.LocalTarget()}
 	lambda.Start(failover.Logged(log, "traffic", h.Handle))
 }

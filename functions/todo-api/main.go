@@ -26,7 +26,7 @@ func main() {
 	exitOn("AWS configuration", err)
 	pools, err := db.OpenPools(ctx, cfg.DB, db.Deps{AWS: awsCfg, Tracer: tracer})
 	exitOn("database", err)
-	svc := todo.NewService(mysqlstore.New(pools.ReadWrite, cfg.DB.QueryTimeout).WithReadOnly(pools.ReadOnly))
+	svc := todo.NewService(mysqlstore.New(pools.ReadWrite, cfg.DB.QueryTimeout).WithReadOnly(pools.ReadOnly).WithWriterLease(cfg.LeaseHolder))
 	h := todoapi.New(svc, todoapi.Options{Region: cfg.Region, Version: cfg.Version, Logger: lambdacontext.NewLogger(), OriginSecrets: cfg.OriginSecrets})
 	lambda.Start(h.Handle)
 }

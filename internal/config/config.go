@@ -71,6 +71,11 @@ type TodoAPI struct {
 	// and, while a rotation runs, ORIGIN_SECRET_PREVIOUS. Empty means no edge fronts this API and no
 	// header is required. Never log them.
 	OriginSecrets []string
+	// LeaseHolder is the name every write checks, in its transaction, that this region holds the
+	// writer lease under (see internal/lease): the region's name when WRITER_LEASE=on, empty (no
+	// check) when off. Off by default so that a deployment without the lease renewer keeps
+	// writing; the template turns it on.
+	LeaseHolder string
 }
 
 // MinOriginSecretLength is the shortest ORIGIN_SECRET accepted: it stands between the public and a
@@ -133,6 +138,13 @@ func LoadTodoAPI(env Lookup) (TodoAPI, error) {
 		if previous != "" {
 			c.OriginSecrets = append(c.OriginSecrets, previous)
 		}
+	}
+	switch v := get(env, "WRITER_LEASE"); v {
+	case "", "off":
+	case "on":
+		c.LeaseHolder = c.Region
+	default:
+		errs = append(errs, fmt.Errorf("WRITER_LEASE=%q is not on or off", v))
 	}
 	return c, errors.Join(errs...)
 }

@@ -42,6 +42,19 @@ type Facts struct {
 	// Lag is this region's replication lag; LagKnown is false when no datapoint exists.
 	Lag      time.Duration
 	LagKnown bool
+
+	// LeaseChecked says the writer lease is deployed and was consulted: the lease rules apply.
+	LeaseChecked bool
+	// LeaseKnown says a majority of the lease's grantors answered.
+	LeaseKnown bool
+	// WriterHoldsLease says the writer renewed its lease through a majority while preflight
+	// watched: it is alive, whatever its health endpoint says.
+	WriterHoldsLease bool
+	// LossWindow is the data-loss window from the replicated heartbeat: from the newest heartbeat
+	// this region has to the last instant the old writer could acknowledge a write. When known, it
+	// replaces Lag.
+	LossWindow      time.Duration
+	LossWindowKnown bool
 }
 
 // Policy bounds what the orchestrator may do on its own.
@@ -61,16 +74,28 @@ type Decision struct {
 	// EstimatedDataLossMs is the writes at risk: 0 for a switchover, the lag for a failover, -1 when
 	// the lag is unknown.
 	EstimatedDataLossMs int64 `json:"estimatedDataLossMs"`
+	// LossEstimateFrom says where the estimate comes from: "replicated heartbeat" (the writer
+	// lease's data-loss window) or "lag metric".
+	LossEstimateFrom string `json:"lossEstimateFrom,omitempty"`
 }
 
 // Decide chooses what to do from the facts, the requested mode and the policy. It is pure: every
 // rule is in the table test.
 func Decide(mode Mode, f Facts, p Policy) Decision {
+	if f.LossWindowKnown {
+		f.Lag, f.LagKnown = f.LossWindow, true
+	}
 	lagMs := int64(-1)
 	if f.LagKnown {
 		lagMs = f.Lag.Milliseconds()
 	}
 	d := Decision{LagMs: lagMs, EstimatedDataLossMs: 0}
+	switch {
+	case f.LossWindowKnown:
+		d.LossEstimateFrom = "replicated heartbeat"
+	case f.LagKnown:
+		d.LossEstimateFrom = "lag metric"
+	}
 	refuse := func(format string, args ...any) Decision {
 		d.Action, d.Reason = ActionRefuse, fmt.Sprintf(format, args...)
 		return d
@@ -92,6 +117,12 @@ func Decide(mode Mode, f Facts, p Policy) Decision {
 		return d
 	}
 	failover := func(reason string) Decision {
+		switch {
+		case f.LeaseChecked && !f.LeaseKnown:
+			return refuse("no majority of the writer lease's grantors answered: without a majority there is no promotion; a new alarm retries")
+		case f.LeaseChecked && f.WriterHoldsLease:
+			return refuse("the writer still renews its lease through a majority of grantors: it is alive and may be acknowledging writes, so a failover with data loss would make two writers; request a switchover")
+		}
 		if !p.AllowDataLoss {
 			return refuse("failover would lose the writes not yet replicated and the policy (ALLOW_DATA_LOSS) forbids it")
 		}
@@ -100,7 +131,11 @@ func Decide(mode Mode, f Facts, p Policy) Decision {
 		} else {
 			d.EstimatedDataLossMs = lagMs
 			if p.MaxLag > 0 && f.Lag > p.MaxLag {
-				return refuse("replication lag %s exceeds the maximum %s allowed for a failover", f.Lag, p.MaxLag)
+				what := "replication lag"
+				if f.LossWindowKnown {
+					what = "data-loss window (from the replicated heartbeat)"
+				}
+				return refuse("%s %s exceeds the maximum %s allowed for a failover (MAX_LAG); a new alarm retries once the standby has caught up", what, f.Lag, p.MaxLag)
 			}
 		}
 		d.Action, d.Reason = ActionFailover, reason
@@ -118,6 +153,9 @@ func Decide(mode Mode, f Facts, p Policy) Decision {
 	default:
 		if f.WriterReachable {
 			return switchover("the writer answers: switching over with no data loss")
+		}
+		if f.LeaseChecked && f.WriterHoldsLease {
+			return switchover("the writer's health does not answer here but it renews its lease through a majority: a partition or a cut health path, not a dead region; switching over with no data loss")
 		}
 		return failover("the writer does not answer: failing over")
 	}

@@ -22,6 +22,8 @@ import (
 //	StaleEpochError         not retried: traffic already carries a newer lease epoch (a later writer
 //	                        moved it); nothing was changed.
 //	RefusedError            not retried: the decision refused to promote (policy, health, lag).
+//	LeaseUnavailableError   retried for minutes, then notified: no majority of the writer lease's
+//	                        grantors answered, so nothing may be promoted until they do.
 //	InvalidInputError       not retried: the input is malformed; the message names the problem.
 //	StepFailedError         not retried: any other failure of a step.
 //	ExecutionExistsError    the trigger only: an execution with that name already ran.
@@ -123,6 +125,16 @@ type RefusedError struct {
 
 func (e *RefusedError) Error() string { return "promotion refused: " + e.Reason }
 
+// LeaseUnavailableError says a majority of the writer lease's grantors could not be reached: no
+// promotion is possible until they can, which may change within minutes.
+type LeaseUnavailableError struct {
+	Reason string
+}
+
+func (e *LeaseUnavailableError) Error() string {
+	return "no majority of the writer lease's grantors answered, so nothing may be promoted: " + e.Reason
+}
+
 // InvalidInputError is malformed input; the message says what is wrong and what was expected.
 type InvalidInputError struct {
 	Reason string
@@ -159,6 +171,7 @@ func boundary(step string, err error) error {
 		notWriter    *NotWriterError
 		stale        *StaleEpochError
 		refused      *RefusedError
+		unavailable  *LeaseUnavailableError
 		invalid      *InvalidInputError
 	)
 	msg := step + ": " + err.Error()
@@ -167,6 +180,8 @@ func boundary(step string, err error) error {
 		return &InvalidInputError{Reason: msg}
 	case errors.As(err, &refused):
 		return &RefusedError{Reason: msg}
+	case errors.As(err, &unavailable):
+		return &LeaseUnavailableError{Reason: step + ": " + unavailable.Reason}
 	case errors.As(err, &notWriter):
 		return &NotWriterError{Cluster: notWriter.Cluster, Detail: step + ": " + notWriter.Detail}
 	case errors.As(err, &stale):

@@ -128,13 +128,13 @@ func (f *fakeTraffic) SwitchTo(_ context.Context, target string, epoch uint64) e
 	return nil
 }
 
-// fakeLease is a LeaseReader with a fixed answer.
-type fakeLease struct {
+// fixedLease is a LeaseReader with a fixed answer.
+type fixedLease struct {
 	lease failover.Lease
 	err   error
 }
 
-func (f *fakeLease) CurrentLease(context.Context) (failover.Lease, error) { return f.lease, f.err }
+func (f *fixedLease) CurrentLease(context.Context) (failover.Lease, error) { return f.lease, f.err }
 
 type notice struct{ subject, message string }
 

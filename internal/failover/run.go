@@ -37,6 +37,9 @@ type Promotion struct {
 	// Done is what the state machine's Choice after each poll reads.
 	Done     bool   `json:"done"`
 	LastSeen string `json:"lastSeen,omitempty"`
+	// LeaseEpoch is the writer lease's epoch a failover took before promoting; 0 for a switchover,
+	// whose lease the renewers hand over.
+	LeaseEpoch uint64 `json:"leaseEpoch,omitempty"`
 }
 
 // TrafficChange records where traffic pointed before and after the swap.

@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -40,6 +41,15 @@ type Preflight struct {
 	PeerAPIURL string
 	Policy     Policy
 	Now        func() time.Time
+	// Lease, when set, is the writer lease: a failover with data loss needs its holder to have
+	// stopped renewing. LeaseMargin is its clock-skew margin.
+	Lease       LeaseReader
+	LeaseMargin time.Duration
+	// Heartbeat, when set, gives the data-loss window that MAX_LAG bounds and the notification
+	// reports, in place of the lag metric.
+	Heartbeat StandbyHeartbeat
+	// Sleep waits for d unless ctx ends first; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Handle runs the preflight step.
@@ -66,14 +76,81 @@ func (s *Preflight) Handle(ctx context.Context, run Run) (Run, error) {
 		}
 		h, err := s.Prober.Health(ctx, s.PeerAPIURL)
 		f.WriterReachable = err == nil && h.Status == 200 && h.Role == "writer"
+		if s.Lease != nil {
+			if err := s.observeLease(ctx, &f, run.Mode); err != nil {
+				return run, boundary(PhasePreflight, err)
+			}
+		}
 	}
 	d := Decide(run.Mode, f, s.Policy)
 	run.Decision = &d
 	run.record(PhasePreflight, start, clock(s.Now))
 	if d.Action == ActionRefuse {
+		if f.LeaseChecked && !f.LeaseKnown && f.LocalMember && f.FailoverStatus == "" && !f.LocalWriter {
+			return run, &LeaseUnavailableError{Reason: d.Reason}
+		}
 		return run, &RefusedError{Reason: d.Reason}
 	}
 	return run, nil
+}
+
+// observeLease fills the lease facts. A writer whose health does not answer may be dead or only
+// cut off from here: if its lease is still running, preflight waits until it should have expired
+// (plus the margin) and looks again. A lease renewed meanwhile means the writer is alive and
+// reaches a majority; one left to expire means it cannot be acknowledging writes any more.
+func (s *Preflight) observeLease(ctx context.Context, f *Facts, mode Mode) error {
+	f.LeaseChecked = true
+	l, err := s.Lease.CurrentLease(ctx)
+	if err != nil {
+		return nil // LeaseKnown stays false: the decision refuses with the reason
+	}
+	f.LeaseKnown = true
+	now := clock(s.Now)
+	peerHolds := l.Holder != "" && l.Holder != s.Region
+	wantsDataLoss := mode == ModeFailover || (mode == ModeAuto && !f.WriterReachable)
+	if peerHolds && wantsDataLoss && now.Before(l.Expires.Add(s.LeaseMargin)) {
+		sleep := s.Sleep
+		if sleep == nil {
+			sleep = sleepCtx
+		}
+		if err := sleep(ctx, l.Expires.Add(s.LeaseMargin).Sub(now)+time.Millisecond); err != nil {
+			return err
+		}
+		again, err := s.Lease.CurrentLease(ctx)
+		if err != nil {
+			f.LeaseKnown = false
+			return nil
+		}
+		now = clock(s.Now)
+		f.WriterHoldsLease = again.Holder == l.Holder && again.Valid(now)
+		l = again
+	}
+	if s.Heartbeat == nil {
+		return nil
+	}
+	beat, err := s.Heartbeat.StandbyHeartbeat(ctx)
+	if err != nil || beat.IsZero() {
+		return nil // the window stays unknown, and so does the estimate: -1
+	}
+	// The old writer acknowledged nothing after its lease expired; the margin covers the skew
+	// between its clocks and this one.
+	end := now
+	if l.Holder != "" && l.Holder != s.Region && l.Expires.Before(end) {
+		end = l.Expires
+	}
+	f.LossWindow, f.LossWindowKnown = max(0, end.Sub(beat))+s.LeaseMargin, true
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Promote asks the global database to make this region the writer, by switchover or by failover
@@ -86,6 +163,9 @@ type Promote struct {
 	// Timeout bounds the wait for the promotion to complete.
 	Timeout time.Duration
 	Now     func() time.Time
+	// Lease, when set, is taken before a failover with data loss: the new epoch fences the old
+	// writer, whose renewals fail from then on.
+	Lease LeaseTaker
 }
 
 // Handle runs the promote step.
@@ -103,6 +183,18 @@ func (s *Promote) Handle(ctx context.Context, run Run) (Run, error) {
 	}
 	local, _ := topo.Member(s.LocalClusterARN)
 	underWay := local.IsWriter || (topo.Failover != nil && topo.Failover.To == s.LocalClusterARN)
+	var epoch uint64
+	if !underWay && s.Lease != nil && run.Decision.Action == ActionFailover {
+		l, err := s.Lease.TakeLease(ctx, s.Region)
+		var unavailable *LeaseUnavailableError
+		switch {
+		case errors.As(err, &unavailable):
+			return run, boundary(PhasePromote, err)
+		case err != nil:
+			return run, boundary(PhasePromote, &RefusedError{Reason: "a failover needs the writer lease and it was not granted: " + err.Error()})
+		}
+		epoch = l.Epoch
+	}
 	if !underWay {
 		if run.Decision.Action == ActionSwitchover {
 			err = s.DB.Switchover(ctx, s.LocalClusterARN)
@@ -114,7 +206,7 @@ func (s *Promote) Handle(ctx context.Context, run Run) (Run, error) {
 		}
 	}
 	now := clock(s.Now)
-	run.Promotion = &Promotion{Target: s.LocalClusterARN, Deadline: now.Add(s.Timeout).UTC()}
+	run.Promotion = &Promotion{Target: s.LocalClusterARN, Deadline: now.Add(s.Timeout).UTC(), LeaseEpoch: epoch}
 	run.record(PhasePromote, start, now)
 	return run, nil
 }

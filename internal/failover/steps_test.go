@@ -201,7 +201,7 @@ func TestSwapTraffic(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			traffic := &fakeTraffic{current: tt.current, err: tt.trafficErr}
-			s := &failover.SwapTraffic{DB: &fakeDB{topology: tt.topology}, Traffic: traffic, Lease: &fakeLease{tt.lease, tt.leaseErr},
+			s := &failover.SwapTraffic{DB: &fakeDB{topology: tt.topology}, Traffic: traffic, Lease: &fixedLease{tt.lease, tt.leaseErr},
 				Region: "us-west-2", LocalClusterARN: west, LocalTarget: "west-api", Now: func() time.Time { return now }}
 			run, err := invoke(t, s.Handle, fixture(t, "failover-traffic", "promoted.json"))
 			wantErrorType(t, err, tt.wantError)
@@ -220,45 +220,6 @@ func TestSwapTraffic(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestObservedWriterLease(t *testing.T) {
-	now := time.Date(2026, 11, 21, 5, 30, 0, 0, time.UTC)
-	tests := []struct {
-		name       string
-		topology   failover.Topology
-		wantHolder string
-		wantValid  bool
-	}{
-		{"this region writes", topo(west, ""), "us-west-2", true},
-		{"the other region writes", topo(east, ""), "us-east-1", false},
-		{"a promotion runs", topo(west, "switching-over"), "us-west-2", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			o := &failover.ObservedWriterLease{DB: &fakeDB{topology: tt.topology}, Region: "us-west-2", LocalClusterARN: west, Now: func() time.Time { return now }}
-			l, err := o.CurrentLease(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if l.Holder != tt.wantHolder || l.Valid(now) != tt.wantValid {
-				t.Errorf("got %+v (valid %t), want holder %s valid %t", l, l.Valid(now), tt.wantHolder, tt.wantValid)
-			}
-			if tt.wantValid && l.Epoch != uint64(now.UnixMilli()) {
-				t.Errorf("epoch: got %d, want the observation time in ms", l.Epoch)
-			}
-		})
-	}
-	t.Run("a later observation carries a higher epoch", func(t *testing.T) {
-		at := now
-		o := &failover.ObservedWriterLease{DB: &fakeDB{topology: topo(west, "")}, Region: "us-west-2", LocalClusterARN: west, Now: func() time.Time { return at }}
-		first, _ := o.CurrentLease(context.Background())
-		at = at.Add(time.Millisecond)
-		second, _ := o.CurrentLease(context.Background())
-		if second.Epoch <= first.Epoch {
-			t.Errorf("epochs: %d then %d, want increasing", first.Epoch, second.Epoch)
-		}
-	})
 }
 
 func TestVerify(t *testing.T) {
@@ -376,7 +337,7 @@ func TestStepsRecordEveryPhase(t *testing.T) {
 		}
 		polls++
 	}
-	if run, err = (&failover.SwapTraffic{DB: db, Traffic: traffic, Lease: &failover.ObservedWriterLease{DB: db, Region: "us-west-2", LocalClusterARN: west, Now: clk}, Region: "us-west-2", LocalClusterARN: west, LocalTarget: "west-api", Now: clk}).Handle(ctx, run); err != nil {
+	if run, err = (&failover.SwapTraffic{DB: db, Traffic: traffic, Lease: &fixedLease{lease: failover.Lease{Holder: "us-west-2", Epoch: 2, Expires: clk().Add(time.Hour)}}, Region: "us-west-2", LocalClusterARN: west, LocalTarget: "west-api", Now: clk}).Handle(ctx, run); err != nil {
 		t.Fatal(err)
 	}
 	if run, err = (&failover.Verify{Prober: prober, Region: "us-west-2", LocalAPIURL: localAPI, PublicURL: publicURL, Now: clk}).Handle(ctx, run); err != nil {

@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -26,7 +27,7 @@ func TestEmbeddedMigrations(t *testing.T) {
 			t.Errorf("migration %s has version %d, want %d (no gaps)", m.Name, m.Version, i+1)
 		}
 	}
-	if want := []string{"0001_todos", "0002_idempotency_keys"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"0001_todos", "0002_idempotency_keys", "0003_writer_lease"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("migrations = %v, want %v", names, want)
 	}
 }
@@ -92,12 +93,12 @@ func TestMigrate(t *testing.T) {
 			if errs[i] != nil {
 				t.Fatalf("run %d: %v", i, errs[i])
 			}
-			if results[i].Version != 2 {
-				t.Errorf("run %d: version %d, want 2", i, results[i].Version)
+			if results[i].Version != 3 {
+				t.Errorf("run %d: version %d, want 3", i, results[i].Version)
 			}
 			applied = append(applied, results[i].Applied...)
 		}
-		if want := []string{"0001_todos", "0002_idempotency_keys"}; !reflect.DeepEqual(applied, want) {
+		if want := []string{"0001_todos", "0002_idempotency_keys", "0003_writer_lease"}; !reflect.DeepEqual(applied, want) {
 			t.Errorf("applied across runs = %v, want %v exactly once", applied, want)
 		}
 	})
@@ -108,15 +109,15 @@ func TestMigrate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Applied) != 0 || res.Version != 2 {
-			t.Errorf("second run = %+v, want nothing applied at version 2", res)
+		if len(res.Applied) != 0 || res.Version != 3 {
+			t.Errorf("second run = %+v, want nothing applied at version 3", res)
 		}
 		var n int
 		pool.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n)
-		if n != 2 {
-			t.Errorf("schema_migrations has %d rows, want 2", n)
+		if n != 3 {
+			t.Errorf("schema_migrations has %d rows, want 3", n)
 		}
-		for _, table := range []string{"todos", "idempotency_keys"} {
+		for _, table := range []string{"todos", "idempotency_keys", "writer_lease"} {
 			if _, err := pool.Exec("SELECT 1 FROM " + table + " LIMIT 1"); err != nil {
 				t.Errorf("table %s: %v", table, err)
 			}
@@ -125,18 +126,21 @@ func TestMigrate(t *testing.T) {
 
 	t.Run("a failing migration is reported and not recorded", func(t *testing.T) {
 		ms, _ := Migrations()
-		broken := append(ms, Migration{Version: 3, Name: "0003_broken", SQL: "CREATE TABLE t3 (x INT);\nALTER TABLE no_such_table ADD COLUMN y INT;"})
+		last := ms[len(ms)-1].Version
+		next := last + 1
+		brokenName, fixedName := fmt.Sprintf("%04d_broken", next), fmt.Sprintf("%04d_fixed", next)
+		broken := append(ms, Migration{Version: next, Name: brokenName, SQL: "CREATE TABLE t3 (x INT);\nALTER TABLE no_such_table ADD COLUMN y INT;"})
 		res, err := apply(ctx, pool, broken)
-		if err == nil || !strings.Contains(err.Error(), "0003_broken statement 2") {
-			t.Fatalf("err = %v, want one naming 0003_broken statement 2", err)
+		if err == nil || !strings.Contains(err.Error(), brokenName+" statement 2") {
+			t.Fatalf("err = %v, want one naming %s statement 2", err, brokenName)
 		}
-		if res.Version != 2 {
-			t.Errorf("version after failure = %d, want 2", res.Version)
+		if res.Version != last {
+			t.Errorf("version after failure = %d, want %d", res.Version, last)
 		}
-		fixed := append(ms, Migration{Version: 3, Name: "0003_fixed", SQL: "CREATE TABLE IF NOT EXISTS t3 (x INT);"})
+		fixed := append(ms, Migration{Version: next, Name: fixedName, SQL: "CREATE TABLE IF NOT EXISTS t3 (x INT);"})
 		res, err = apply(ctx, pool, fixed)
-		if err != nil || !reflect.DeepEqual(res.Applied, []string{"0003_fixed"}) || res.Version != 3 {
-			t.Errorf("after the fix = %+v, %v; want 0003_fixed applied at version 3", res, err)
+		if err != nil || !reflect.DeepEqual(res.Applied, []string{fixedName}) || res.Version != next {
+			t.Errorf("after the fix = %+v, %v; want %s applied at version %d", res, err, fixedName, next)
 		}
 	})
 }

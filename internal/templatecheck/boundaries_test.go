@@ -50,7 +50,7 @@ func TestDomainAndXRayBoundaries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, domain := range []string{"./internal/todo", "./internal/failover", "./internal/edge"} {
+	for _, domain := range []string{"./internal/todo", "./internal/failover", "./internal/edge", "./internal/lease"} {
 		for _, p := range deps(t, root, domain) {
 			if strings.HasPrefix(p, "github.com/aws/aws-sdk-go-v2") || strings.HasPrefix(p, "github.com/go-sql-driver/") || p == "net/http" {
 				t.Errorf("domain package %s reaches %s", domain, p)

@@ -135,7 +135,7 @@ func TestFunctionsAreBuiltByTheirMakeTarget(t *testing.T) {
 	}
 }
 
-func TestSamconfigHasTheThreeEnvironmentsAndNoCachedBuilds(t *testing.T) {
+func TestSamconfigHasTheFourEnvironmentsAndNoCachedBuilds(t *testing.T) {
 	root, _ := repoTemplate(t)
 	b, err := os.ReadFile(filepath.Join(root, "samconfig.toml"))
 	if err != nil {
@@ -147,8 +147,8 @@ func TestSamconfigHasTheThreeEnvironmentsAndNoCachedBuilds(t *testing.T) {
 		envs = append(envs, m[1])
 	}
 	sort.Strings(envs)
-	if strings.Join(envs, ",") != "edge,primary,secondary" {
-		t.Errorf("deploy environments = %v, want edge, primary, secondary", envs)
+	if strings.Join(envs, ",") != "edge,primary,secondary,witness" {
+		t.Errorf("deploy environments = %v, want edge, primary, secondary, witness", envs)
 	}
 	if regexp.MustCompile(`(?m)^\s*cached\s*=\s*true`).MatchString(text) {
 		t.Error("samconfig.toml enables cached builds: SAM's cache misses changes under internal/")

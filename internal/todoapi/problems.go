@@ -62,7 +62,7 @@ func detail(k problemKind, err error) string {
 	case k.status == http.StatusInternalServerError || !errors.As(err, &te):
 		return "The request failed on our side; it has been logged. Retry later or report the request id."
 	case k.typ == ProblemRegionNotWriter:
-		return "This region's database is a read-only replica; writes go to the writer region. Reads still work here."
+		return "This region is not the writer now (its database is a read-only replica, or it does not hold the writer lease); writes go to the writer region. Reads still work here."
 	case k.typ == ProblemDatabaseUnavailable:
 		return "The database did not answer in time. Retry after the Retry-After delay."
 	}

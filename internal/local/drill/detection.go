@@ -313,6 +313,19 @@ func (e *Env) setUpAlarm(ctx context.Context, r *Region) error {
 	})
 }
 
+// rearmAlarm sets r's alarm back to OK, as an operator does with SetAlarmState to have a standing
+// condition looked at again: if the prober's samples still breach, the next evaluation raises a new
+// ALARM transition, which EventBridge delivers to the trigger as a new alarm episode.
+func (e *Env) rearmAlarm(ctx context.Context, r *Region, reason string) error {
+	_, err := cloudwatch.NewFromConfig(e.Cloud.Config(r.AWSRegion)).SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{
+		AlarmName: aws.String(r.Alarm), StateValue: cwtypes.StateValueOk, StateReason: aws.String(reason),
+	})
+	if err != nil {
+		return fmt.Errorf("%s: SetAlarmState %s: %w", r.Name, r.Alarm, err)
+	}
+	return nil
+}
+
 // startDetection runs each region's peer-prober on the template's schedule, compressed, as
 // EventBridge Scheduler invokes it: asynchronously, with a Scheduled Event.
 func (e *Env) startDetection() {

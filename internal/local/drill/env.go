@@ -47,7 +47,7 @@ const (
 
 // functions are the deployed functions the drill runs, built from functions/<name>.
 var functions = []string{"todo-api", "migrate", "failover-trigger", "failover-preflight", "failover-promote",
-	"failover-await", "failover-traffic", "failover-verify", "failover-notify", "peer-prober"}
+	"failover-await", "failover-traffic", "failover-verify", "failover-notify", "peer-prober", "lease-renewer"}
 
 // Region is one of the two regions: its database, its Lambda host and its names in AWS.
 type Region struct {
@@ -102,6 +102,8 @@ type Env struct {
 	probers  sync.WaitGroup
 	stopProb context.CancelFunc
 	det      *detection
+
+	lease *leaseWorld
 
 	mu         sync.Mutex
 	lastWrites string // the region the edge last sent a write to
@@ -216,6 +218,9 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 	if err := e.startProxies(); err != nil {
 		return nil, err
 	}
+	if err := e.startLease(ctx); err != nil {
+		return nil, err
+	}
 	if err := e.setUpDetection(ctx); err != nil {
 		return nil, err
 	}
@@ -229,6 +234,13 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 		return nil, err
 	}
 	e.progress("schema migrated through %s's migrate function in %s", e.A.Name, ms(time.Since(t)))
+	t = time.Now()
+	e.startRenewers()
+	if err := e.waitFence(ctx, e.A, 20*time.Second); err != nil {
+		return nil, err
+	}
+	e.progress("writer lease held by %s through a majority of 3 grantors (its table, %s's, the witness's in %s) in %s",
+		e.A.Name, e.B.Name, witnessRegion, ms(time.Since(t)))
 	e.primary.Store(e.A)
 	// The same handler Lambda@Edge runs, reading the signal through the local Route 53 stand-in with
 	// a cache scaled down like the health checks (5 s in AWS).
@@ -328,6 +340,12 @@ func (e *Env) startCloud() error {
 		clusters[r.ClusterARN] = r.DB
 		cloud.AddTopic(e.notificationTopic(r))
 	}
+	// The orchestrator's notices, which the lease scenarios check against what they measured.
+	cloud.SubscribeSNS(func(m localcloud.SNSMessage) {
+		if isNotificationTopic(m.TopicARN) {
+			e.recordNotice(m.Message)
+		}
+	})
 	e.GDB = NewGlobalDatabase(e.Pair, clusters)
 	cloud.AddGlobalCluster(globalClusterID, e.GDB)
 	if err := cloud.AddDistribution(distributionID, e.distributionConfig()); err != nil {
@@ -445,16 +463,13 @@ func (e *Env) distributionConfig() []byte {
 }
 
 func (e *Env) deployment(r *Region) config.Orchestrator {
-	peer := e.B
-	if r == e.B {
-		peer = e.A
-	}
 	d := config.OrchestratorDefaults()
 	d.Region = r.AWSRegion
 	d.GlobalClusterID = globalClusterID
 	d.LocalClusterARN = r.ClusterARN
-	d.PeerAPIURL, d.LocalAPIURL, d.PublicURL = peer.apiURL(), r.apiURL(), e.EdgeURL()
+	d.PeerAPIURL, d.LocalAPIURL, d.PublicURL = e.peerAPIURL(r), r.apiURL(), e.EdgeURL()
 	d.AllowDataLoss = true
+	d.MaxLag = drillMaxLag
 	d.PromotionTimeout = 30 * time.Second
 	d.TrafficMode, d.DistributionID, d.LocalOriginID = "cloudfront", distributionID, r.OriginID
 	d.HTTPTimeout = 2 * time.Second
@@ -522,16 +537,21 @@ func (e *Env) startHost(ctx context.Context, r *Region, bins map[string]string) 
 	dbEnv["DB_QUERY_TIMEOUT"], dbEnv["APP_VERSION"] = "1s", "drill"
 	d := e.deployment(r)
 	maps.Copy(awsEnv, d.Env())
+	maps.Copy(awsEnv, e.leaseEnv(r))
 	cfg := lambdahost.Config{Region: r.AWSRegion, AccountID: localcloud.DefaultAccount, HTTPAddr: r.httpAddr,
 		Logger: e.log, FunctionOutput: e.opts.FunctionOutput}
 	for _, fn := range functions {
 		f := lambdahost.Function{Name: fn, Binary: bins[fn], Timeout: 30 * time.Second, Concurrency: 2, Env: awsEnv}
 		switch fn {
 		case "todo-api":
-			f.Env, f.Timeout, f.Concurrency = dbEnv, 5*time.Second, 6
+			f.Env, f.Timeout, f.Concurrency = maps.Clone(dbEnv), 5*time.Second, 6
+			f.Env["WRITER_LEASE"] = "on"
 			f.Routes = []lambdahost.Route{{Method: "ANY", Path: "/todos"}, {Method: "ANY", Path: "/todos/{id}"}, {Method: "GET", Path: "/health"}}
 		case "migrate":
 			f.Env, f.Concurrency = dbEnv, 1
+		case "lease-renewer":
+			f.Env, f.Timeout = maps.Clone(awsEnv), 10*time.Minute
+			maps.Copy(f.Env, dbEnv)
 		}
 		cfg.Functions = append(cfg.Functions, f)
 	}
@@ -634,6 +654,9 @@ func (e *Env) Close() error {
 	if e.signal != nil {
 		errs = append(errs, e.signal.Close())
 	}
+	if e.lease != nil && e.lease.stop != nil {
+		e.lease.stop()
+	}
 	var pids []int
 	for _, r := range []*Region{e.A, e.B} {
 		if r != nil && r.Host != nil {
@@ -641,6 +664,7 @@ func (e *Env) Close() error {
 			errs = append(errs, r.Host.Close())
 		}
 	}
+	e.stopLease()
 	if e.Cloud != nil {
 		errs = append(errs, e.Cloud.Close())
 	}

@@ -85,7 +85,7 @@ func (g *GlobalDatabase) Describe(ctx context.Context) (localcloud.GlobalCluster
 		s := g.servers[arn]
 		ms := g.pair.Status(ctx, s)
 		m := localcloud.ClusterMember{ARN: arn, Endpoint: "127.0.0.1", Port: int32(s.Port), Status: localcloud.ClusterInaccessible}
-		if ms.Reachable {
+		if ms.Reachable && !g.pair.ControlPlaneCut(s) {
 			m.Status = localcloud.ClusterAvailable
 			m.Writer = !ms.ReadOnly
 			// A replica that does not replicate needs a resync, as a detached Aurora secondary does.

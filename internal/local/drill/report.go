@@ -37,6 +37,8 @@ type ScenarioReport struct {
 	How []string
 	// Failures are the invariants that did not hold; empty means the scenario passed.
 	Failures []string
+	// Lease is set by the writer-lease scenarios (partition, health-cut, witness-down).
+	Lease *LeaseOutcome
 }
 
 // Passed reports whether every invariant held.

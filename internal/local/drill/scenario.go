@@ -19,7 +19,7 @@ const (
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{Switchover, Unplanned, Failback, ControlPlaneDown}
+var Scenarios = []string{Switchover, Unplanned, Failback, ControlPlaneDown, Partition, Lag, HealthCut, WitnessDown}
 
 // RTO targets the drill reports against.
 var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second, ControlPlaneDown: 10 * time.Second}
@@ -111,10 +111,17 @@ func (e *Env) awaitExecution(ctx context.Context, triggerOutput string) (string,
 }
 
 func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, error) {
+	switch name {
+	case Partition, HealthCut, WitnessDown:
+		return e.runLeaseScenario(ctx, name)
+	case Lag:
+		return e.runLag(ctx)
+	}
 	rep := &ScenarioReport{Name: name, TargetRTO: targetRTO[name], Start: time.Now()}
 	runID := e.runID + "-" + name
 	lo := e.opts.Load
 	lo.URL, lo.RunID = e.EdgeURL(), runID
+	noticesBefore := len(e.notices())
 	load := StartLoad(ctx, lo)
 	stopShow := e.showLoad(load)
 	stopLoad := func() *Recording {
@@ -210,6 +217,10 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		if err := e.resync(ctx, rep, from, runID, rows); err != nil {
 			return rep, err
 		}
+		// With the writer lease, the GTID gap is not the bound: every loss must sit inside the
+		// window the notification reported, before the old writer's lease ended.
+		rep.Lease = &LeaseOutcome{ReportedLossWindowMs: e.reportedLoss(noticesBefore, to)}
+		e.checkLossWindow(rep, rec.Acked(), e.leaseExpiry(from.AWSRegion, time.Now()))
 	} else {
 		if n := len(rep.Integrity.Lost); n > 0 {
 			rep.failf("%d acknowledged writes are missing after a %s, which must lose nothing", n, name)

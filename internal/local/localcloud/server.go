@@ -90,6 +90,7 @@ type Server struct {
 	sfn        *sfnService
 	secrets    *secretsService
 	events     *eventBus
+	dynamodb   *dynamodbService
 
 	// background work (failover timelines, propagation, executions) stops when ctx ends.
 	ctx    context.Context
@@ -127,6 +128,7 @@ func New(opts Options) *Server {
 	s.sfn = newSFNService(s)
 	s.secrets = newSecretsService(s)
 	s.events = &eventBus{}
+	s.dynamodb = newDynamoDBService(s)
 	return s
 }
 
@@ -278,9 +280,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.sfn.serve(w, req)
 	case "secretsmanager":
 		s.secrets.serve(w, req)
+	case "dynamodb":
+		s.dynamodb.serve(w, req)
 	default:
 		http.Error(w, fmt.Sprintf("localcloud does not emulate service %q (from the SigV4 credential scope); "+
-			"it serves rds, sns, monitoring, cloudfront, route53, states and secretsmanager", service), http.StatusNotFound)
+			"it serves rds, sns, monitoring, cloudfront, route53, states, secretsmanager and dynamodb", service), http.StatusNotFound)
 	}
 }
 
@@ -307,6 +311,8 @@ func serviceFromShape(r *http.Request) string {
 		return "secretsmanager"
 	case strings.HasPrefix(target, cwTargetPrefix):
 		return "monitoring"
+	case strings.HasPrefix(target, "DynamoDB_20120810."):
+		return "dynamodb"
 	case r.Header.Get("Smithy-Protocol") == "rpc-v2-cbor":
 		return "monitoring"
 	case strings.HasPrefix(r.URL.Path, "/2020-05-31/"):

@@ -47,6 +47,26 @@ type Pair struct {
 	// old writer beyond it are the data lost. nil after a switchover or a completed rejoin.
 	promotedAt Position
 	dbs        map[*mariadb.Server]*sql.DB
+	// cut holds the servers the control plane cannot reach (SetControlPlaneCut).
+	cut map[*mariadb.Server]bool
+}
+
+// SetControlPlaneCut says whether s is cut off from the control plane (a partition): a failover
+// then cannot fence it, as Aurora's managed failover cannot fence a primary it cannot reach.
+func (p *Pair) SetControlPlaneCut(s *mariadb.Server, cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cut == nil {
+		p.cut = map[*mariadb.Server]bool{}
+	}
+	p.cut[s] = cut
+}
+
+// ControlPlaneCut reports whether SetControlPlaneCut cut s off.
+func (p *Pair) ControlPlaneCut(s *mariadb.Server) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cut[s]
 }
 
 // Setup makes replica a read-only GTID replica of writer from the writer's first transaction.
@@ -365,9 +385,12 @@ func (p *Pair) Failover(ctx context.Context) (Failover, error) {
 	t := time.Now()
 	fctx, cancel := context.WithTimeout(ctx, time.Second)
 	var oldPos Position
-	if err := p.exec(fctx, w, "SET GLOBAL read_only=ON"); err == nil {
-		fo.OldWriterFenced = true
-		oldPos, _ = p.position(fctx, w, "gtid_binlog_pos")
+	// A writer cut off from the control plane is left as it is: writable.
+	if !p.ControlPlaneCut(w) {
+		if err := p.exec(fctx, w, "SET GLOBAL read_only=ON"); err == nil {
+			fo.OldWriterFenced = true
+			oldPos, _ = p.position(fctx, w, "gtid_binlog_pos")
+		}
 	}
 	cancel()
 	fo.Fence = time.Since(t)

@@ -36,6 +36,8 @@ var unreachableByConfig = map[string]map[string]struct{ variable, value, reason 
 	},
 	"failover-verify": {"secretsmanager:GetSecretValue": {"CANARY_CLIENT_SECRET_ARN", "",
 		"without a JWT issuer the canary needs no client secret"}},
+	"lease-renewer": {"secretsmanager:GetSecretValue": {"DB_AUTH", "iam",
+		"the secret is read only with DB_AUTH=secret; the renewer connects with IAM tokens"}},
 }
 
 // onBehalf are permissions a service checks on the caller when the caller's own call needs them: the

@@ -31,11 +31,42 @@ type Store struct {
 	timeout time.Duration
 	now     func() time.Time
 	route   routing
+	// leaseHolder, when set, is the name this region holds the writer lease under: every write
+	// transaction then commits only while the writer_lease row says this region holds it.
+	leaseHolder string
 }
 
 // New returns a Store; each call to the database is bounded by timeout.
 func New(pool *sql.DB, timeout time.Duration) *Store {
 	return &Store{db: pool, timeout: timeout, now: time.Now}
+}
+
+// WithWriterLease makes every write transaction check, last before its commit and in the same
+// transaction, that holder holds the writer lease and that its fence is still open (see
+// internal/lease). A region that cannot renew its lease then stops acknowledging writes before the
+// lease expires, even for clients that reach its database without going through the edge.
+func (s *Store) WithWriterLease(holder string) *Store {
+	s.leaseHolder = holder
+	return s
+}
+
+// checkLease is the write fence. The locking read sees the latest renewal rather than the
+// transaction's snapshot, and keeps the renewer from closing the fence under a write about to
+// commit; the margin between the fence and the lease's expiry covers the commit itself. It costs
+// one primary-key read per write.
+func (s *Store) checkLease(ctx context.Context, tx *sql.Tx) error {
+	if s.leaseHolder == "" {
+		return nil
+	}
+	var open bool
+	err := tx.QueryRowContext(ctx, "SELECT fence_until > UTC_TIMESTAMP(6) FROM writer_lease WHERE id = 1 AND holder = ? LOCK IN SHARE MODE", s.leaseHolder).Scan(&open)
+	switch {
+	case errors.Is(err, sql.ErrNoRows), err == nil && !open:
+		return todo.Errorf(todo.ENOTWRITER, "this region does not hold the writer lease now: another region may be the writer, or this one cannot reach a majority of the lease's grantors")
+	case err != nil:
+		return classify("check the writer lease", err)
+	}
+	return nil
 }
 
 // MySQL error numbers this store gives a meaning to.
@@ -205,6 +236,9 @@ func (s *Store) insert(ctx context.Context, t todo.Todo, idem *todo.Idempotency)
 		t.ID, t.Task, string(t.Status), t.CreatedAt, t.UpdatedAt, t.Version); err != nil {
 		return err
 	}
+	if err := s.checkLease(ctx, tx); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 
@@ -268,6 +302,9 @@ func (s *Store) Update(ctx context.Context, t todo.Todo, expectedVersion int64) 
 	if updated, err = scan(tx.QueryRowContext(ctx, "SELECT "+columns+" FROM todos WHERE id = ?", t.ID)); err != nil {
 		return todo.Todo{}, classify("update todo", err)
 	}
+	if err := s.checkLease(ctx, tx); err != nil {
+		return todo.Todo{}, classify("update todo", err)
+	}
 	return updated, classify("update todo", tx.Commit())
 }
 
@@ -293,7 +330,7 @@ func (s *Store) Delete(ctx context.Context, id string, expectedVersion int64) (e
 	ctx, cancel := db.QueryContext(ctx, s.timeout)
 	defer cancel()
 	var res sql.Result
-	if expectedVersion == 0 {
+	if expectedVersion == 0 && s.leaseHolder == "" {
 		res, err = s.db.ExecContext(ctx, "DELETE FROM todos WHERE id = ?", id)
 		if err != nil {
 			return classify("delete todo", err)
@@ -315,13 +352,24 @@ func (s *Store) Delete(ctx context.Context, id string, expectedVersion int64) (e
 			tx.Rollback()
 		}
 	}()
-	if res, err = tx.ExecContext(ctx, "DELETE FROM todos WHERE id = ? AND version = ?", id, expectedVersion); err != nil {
+	if expectedVersion == 0 {
+		res, err = tx.ExecContext(ctx, "DELETE FROM todos WHERE id = ?", id)
+	} else {
+		res, err = tx.ExecContext(ctx, "DELETE FROM todos WHERE id = ? AND version = ?", id, expectedVersion)
+	}
+	if err != nil {
 		return classify("delete todo", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
 		return classify("delete todo", err)
 	} else if n == 0 {
+		if expectedVersion == 0 {
+			return todo.Errorf(todo.ENOTFOUND, "no todo has id %s", id)
+		}
 		return s.missOrConflict(ctx, tx, id, expectedVersion)
+	}
+	if err := s.checkLease(ctx, tx); err != nil {
+		return classify("delete todo", err)
 	}
 	return classify("delete todo", tx.Commit())
 }

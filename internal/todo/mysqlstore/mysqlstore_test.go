@@ -17,7 +17,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/todo/mysqlstore"
 )
 
-func open(t *testing.T, dsn string, timeout time.Duration) *sql.DB {
+func open(t testing.TB, dsn string, timeout time.Duration) *sql.DB {
 	t.Helper()
 	pool, err := db.Open(context.Background(), config.DB{Auth: config.DBAuthDSN, DSN: dsn, QueryTimeout: timeout}, db.Deps{})
 	if err != nil {

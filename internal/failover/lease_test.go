@@ -1,0 +1,156 @@
+package failover_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard-dr/switchyard/internal/failover"
+)
+
+// fakeLease answers CurrentLease from a script (the last answer repeats) and records takes.
+type fakeLease struct {
+	answers []failover.Lease
+	err     error
+	reads   int
+	takeErr error
+	taken   []string
+}
+
+func (f *fakeLease) CurrentLease(context.Context) (failover.Lease, error) {
+	i := min(f.reads, len(f.answers)-1)
+	f.reads++
+	return f.answers[i], f.err
+}
+
+func (f *fakeLease) TakeLease(_ context.Context, holder string) (failover.Lease, error) {
+	f.taken = append(f.taken, holder)
+	if f.takeErr != nil {
+		return failover.Lease{}, f.takeErr
+	}
+	return failover.Lease{Holder: holder, Epoch: 8, Expires: time.Now().Add(10 * time.Second)}, nil
+}
+
+type fakeHeartbeat struct{ at time.Time }
+
+func (f fakeHeartbeat) StandbyHeartbeat(context.Context) (time.Time, error) { return f.at, nil }
+
+func TestDecideWithTheLease(t *testing.T) {
+	down := failover.Facts{LocalMember: true, LocalStatus: "available", LeaseChecked: true, LeaseKnown: true, Lag: time.Second, LagKnown: true}
+	with := func(change func(*failover.Facts)) failover.Facts { f := down; change(&f); return f }
+	permissive := failover.Policy{AllowDataLoss: true, MaxLag: 60 * time.Second}
+	for _, tc := range []struct {
+		name     string
+		mode     failover.Mode
+		facts    failover.Facts
+		want     failover.Action
+		wantLoss int64
+		reason   string
+	}{
+		{"lease expired: failover, the heartbeat window replaces the lag", failover.ModeAuto,
+			with(func(f *failover.Facts) { f.LossWindow, f.LossWindowKnown = 4200*time.Millisecond, true }), failover.ActionFailover, 4200, ""},
+		{"writer renews through a majority: switchover, not data loss", failover.ModeAuto,
+			with(func(f *failover.Facts) { f.WriterHoldsLease = true }), failover.ActionSwitchover, 0, ""},
+		{"manual failover while the writer renews: refused", failover.ModeFailover,
+			with(func(f *failover.Facts) { f.WriterHoldsLease = true }), failover.ActionRefuse, 0, "still renews its lease"},
+		{"no majority of grantors: refused", failover.ModeAuto,
+			with(func(f *failover.Facts) { f.LeaseKnown = false }), failover.ActionRefuse, 0, "no majority"},
+		{"heartbeat window beyond MAX_LAG: refused, with no 1 s cap", failover.ModeAuto,
+			with(func(f *failover.Facts) { f.LossWindow, f.LossWindowKnown = 65*time.Second, true }), failover.ActionRefuse, 0, "data-loss window (from the replicated heartbeat) 1m5s exceeds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := failover.Decide(tc.mode, tc.facts, permissive)
+			if d.Action != tc.want || !strings.Contains(d.Reason, tc.reason) {
+				t.Fatalf("Decide = %+v; want %s with a reason containing %q", d, tc.want, tc.reason)
+			}
+			if tc.want == failover.ActionFailover && (d.EstimatedDataLossMs != tc.wantLoss || d.LossEstimateFrom != "replicated heartbeat") {
+				t.Errorf("estimated loss %d ms from %q, want %d from the replicated heartbeat", d.EstimatedDataLossMs, d.LossEstimateFrom, tc.wantLoss)
+			}
+		})
+	}
+}
+
+func TestPreflightWatchesTheLease(t *testing.T) {
+	start := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	margin := 2 * time.Second
+	held := failover.Lease{Holder: "us-east-1", Epoch: 7, Expires: start.Add(6 * time.Second)}
+	renewed := held
+	renewed.Expires = start.Add(16 * time.Second)
+	beat := start.Add(-3 * time.Second)
+	for _, tc := range []struct {
+		name      string
+		fixture   string
+		lease     *fakeLease
+		maxLag    time.Duration
+		want      failover.Action
+		wantLoss  int64
+		wantSlept time.Duration
+		wantError string
+	}{
+		// The writer died: its lease ran out while preflight waited for expiry + margin. The loss
+		// window runs from the standby's heartbeat to the lease's expiry, plus the margin.
+		{"writer dead", "alarm.json", &fakeLease{answers: []failover.Lease{held}}, time.Minute,
+			failover.ActionFailover, (9*time.Second + margin).Milliseconds(), 8*time.Second + time.Millisecond, ""},
+		{"writer partitioned from here but renewing", "alarm.json", &fakeLease{answers: []failover.Lease{held, renewed}}, time.Minute,
+			failover.ActionSwitchover, 0, 8*time.Second + time.Millisecond, ""},
+		{"window beyond MAX_LAG", "alarm.json", &fakeLease{answers: []failover.Lease{held}}, 5 * time.Second,
+			"", 0, 8*time.Second + time.Millisecond, "RefusedError"},
+		{"grantors unreachable: retried by the state machine", "alarm.json", &fakeLease{answers: []failover.Lease{{}}, err: errors.New("1 of 2 grantors needed agreed")}, time.Minute,
+			"", 0, 0, "LeaseUnavailableError"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := start
+			var slept time.Duration
+			s := &failover.Preflight{DB: &fakeDB{topology: topo(east, ""), lag: time.Second, lagKnown: true}, Prober: &fakeProber{},
+				Region: "us-west-2", LocalClusterARN: west, PeerAPIURL: peerAPI,
+				Policy: failover.Policy{AllowDataLoss: true, MaxLag: tc.maxLag}, Now: func() time.Time { return now },
+				Lease: tc.lease, LeaseMargin: margin, Heartbeat: fakeHeartbeat{at: beat},
+				Sleep: func(_ context.Context, d time.Duration) error { slept += d; now = now.Add(d); return nil }}
+			run, err := invoke(t, s.Handle, fixture(t, "failover-preflight", tc.fixture))
+			wantErrorType(t, err, tc.wantError)
+			if slept != tc.wantSlept {
+				t.Errorf("waited %s, want %s (until the lease's expiry plus the margin)", slept, tc.wantSlept)
+			}
+			if err != nil {
+				return
+			}
+			if run.Decision.Action != tc.want || run.Decision.EstimatedDataLossMs != tc.wantLoss {
+				t.Errorf("decision %+v; want %s with estimated loss %d ms", run.Decision, tc.want, tc.wantLoss)
+			}
+		})
+	}
+}
+
+func TestPromoteTakesTheLeaseForAFailover(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		fixture   string
+		lease     *fakeLease
+		wantTaken int
+		wantCalls []string
+		wantError string
+		wantEpoch uint64
+	}{
+		{"failover takes it first", "failover.json", &fakeLease{}, 1, []string{"failover allowDataLoss " + west}, "", 8},
+		{"failover without a majority: refused, nothing promoted", "failover.json",
+			&fakeLease{takeErr: errors.New("the writer lease is held by us-east-1 (epoch 7)")}, 1, nil, "RefusedError", 0},
+		{"failover with no majority reachable: retried, nothing promoted", "failover.json",
+			&fakeLease{takeErr: &failover.LeaseUnavailableError{Reason: "1 of 2 grantors needed agreed"}}, 1, nil, "LeaseUnavailableError", 0},
+		{"switchover leaves it to the renewers", "switchover.json", &fakeLease{}, 0, []string{"switchover " + west}, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := &fakeDB{topology: topo(east, "")}
+			s := &failover.Promote{DB: db, Region: "us-west-2", LocalClusterARN: west, Timeout: time.Minute, Lease: tc.lease}
+			run, err := invoke(t, s.Handle, fixture(t, "failover-promote", tc.fixture))
+			wantErrorType(t, err, tc.wantError)
+			if len(tc.lease.taken) != tc.wantTaken || strings.Join(db.promotions(), ";") != strings.Join(tc.wantCalls, ";") {
+				t.Fatalf("takes %v, promotions %v; want %d takes and %v", tc.lease.taken, db.promotions(), tc.wantTaken, tc.wantCalls)
+			}
+			if err == nil && run.Promotion.LeaseEpoch != tc.wantEpoch {
+				t.Errorf("promotion's lease epoch %d, want %d", run.Promotion.LeaseEpoch, tc.wantEpoch)
+			}
+		})
+	}
+}

@@ -1,0 +1,102 @@
+package drill
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// ScenarioSummary is one scenario run in .build/drill-report.json: the figures a tool compares
+// across runs.
+type ScenarioSummary struct {
+	Name               string `json:"name"`
+	Result             string `json:"result"` // PASS or FAIL
+	RTOMs              RTOMs  `json:"rtoMs"`
+	AcknowledgedWrites int    `json:"acknowledgedWrites"`
+	LostWrites         int    `json:"lostWrites"`
+	DuplicateWrites    int    `json:"duplicateWrites"`
+	// ReportedLossWindowMs is the orchestrator's data-loss estimate in its notification; -1 when
+	// the scenario made none.
+	ReportedLossWindowMs int64 `json:"reportedLossWindowMs"`
+	// BothWritableMs is how long both regions acknowledged writes at once: the overlap of the
+	// spans between each region's first and last acknowledgement.
+	BothWritableMs int64 `json:"bothWritableMs"`
+}
+
+// RTOMs is the longest outage of each operation, in milliseconds.
+type RTOMs struct {
+	Read  int64 `json:"read"`
+	Write int64 `json:"write"`
+}
+
+// Summarise reduces a scenario report to its JSON summary.
+func Summarise(r *ScenarioReport) ScenarioSummary {
+	s := ScenarioSummary{Name: r.Name, Result: "PASS", AcknowledgedWrites: r.Integrity.Acked,
+		LostWrites: len(r.Integrity.Lost), DuplicateWrites: len(r.Integrity.Duplicates), ReportedLossWindowMs: -1}
+	if !r.Passed() {
+		s.Result = "FAIL"
+	}
+	if r.Lease != nil {
+		s.ReportedLossWindowMs = r.Lease.ReportedLossWindowMs
+	}
+	byOp := map[string][]Attempt{}
+	spans := map[string][2]time.Time{}
+	for _, a := range r.Attempts {
+		byOp[a.Op] = append(byOp[a.Op], a)
+		if a.Op == "write" && a.Status == 201 {
+			at, sp := a.Start.Add(a.Latency), spans[a.Region]
+			if sp[0].IsZero() || at.Before(sp[0]) {
+				sp[0] = at
+			}
+			if at.After(sp[1]) {
+				sp[1] = at
+			}
+			spans[a.Region] = sp
+		}
+	}
+	for op, dst := range map[string]*int64{"read": &s.RTOMs.Read, "write": &s.RTOMs.Write} {
+		for _, o := range Outages(byOp[op]) {
+			*dst = max(*dst, o.RTO(r.End).Milliseconds())
+		}
+	}
+	var regions [][2]time.Time
+	for _, sp := range spans {
+		regions = append(regions, sp)
+	}
+	for i := range regions {
+		for j := i + 1; j < len(regions); j++ {
+			lo, hi := maxTime(regions[i][0], regions[j][0]), minTime(regions[i][1], regions[j][1])
+			if hi.After(lo) {
+				s.BothWritableMs = max(s.BothWritableMs, hi.Sub(lo).Milliseconds())
+			}
+		}
+	}
+	return s
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// WriteJSON writes {"scenarios": [...]} for the reports, in running order.
+func WriteJSON(w io.Writer, reports []*ScenarioReport) error {
+	out := struct {
+		Scenarios []ScenarioSummary `json:"scenarios"`
+	}{Scenarios: []ScenarioSummary{}}
+	for _, r := range reports {
+		out.Scenarios = append(out.Scenarios, Summarise(r))
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

@@ -1,0 +1,285 @@
+package drill
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/switchyard-dr/switchyard/internal/failover"
+)
+
+// The scenarios that the writer lease makes safe.
+const (
+	// Partition: region A stays alive and reachable by clients (through the edge and directly) but
+	// is cut from region B, from the witness and from the control plane.
+	Partition = "partition"
+	// HealthCut: only the path from region B's prober to region A's /health is cut.
+	HealthCut = "health-cut"
+	// WitnessDown: the witness region is unreachable; the writer keeps a majority with region B.
+	WitnessDown = "witness-down"
+)
+
+// LeaseOutcome is what a lease scenario measured beyond the common report.
+type LeaseOutcome struct {
+	// LeaseExpiry is the end of region A's last lease granted by a majority; AckedAfterExpiry
+	// counts the writes region A acknowledged after it.
+	LeaseExpiry      time.Time
+	AckedAfterExpiry int
+	// ReportedLossWindowMs is the notification's estimate, -1 when none was made.
+	ReportedLossWindowMs int64
+	// MeasuredLossWindow runs from the earliest lost write's acknowledgement to the lease's end.
+	MeasuredLossWindow time.Duration
+	// Notice is the notification the scenario's execution published.
+	Notice string
+}
+
+// links cuts (true) or restores the partition's links: region A's lease links, region B's link
+// to region A's table, B's probes of A, the replication link and the control plane's reach of A.
+func (e *Env) partition(ctx context.Context, cut bool) error {
+	e.cutLease(e.A, cut)
+	e.lease.links[e.B.Name][e.A.AWSRegion].SetCut(cut)
+	e.setProbeCut(e.B, cut)
+	e.Pair.SetControlPlaneCut(e.A.DB, cut)
+	if cut {
+		return e.B.DB.Exec(ctx, "STOP SLAVE IO_THREAD")
+	}
+	return nil
+}
+
+// setProbeCut cuts (or restores) the path from r to the peer's API: its prober's and its
+// orchestrator's view of the peer's /health.
+func (e *Env) setProbeCut(r *Region, cut bool) { e.lease.api[r.Name].SetCut(cut) }
+
+// runLeaseScenario runs partition, health-cut or witness-down under load through the edge and
+// from clients writing to region A directly.
+func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioReport, error) {
+	rep := &ScenarioReport{Name: name, TargetRTO: 10 * time.Second, Start: time.Now(), Lease: &LeaseOutcome{ReportedLossWindowMs: -1}}
+	runID := e.runID + "-" + name
+	lo := e.opts.Load
+	lo.URL, lo.RunID = e.EdgeURL(), runID+"-edge"
+	edgeLoad := StartLoad(ctx, lo)
+	direct := e.opts.Load
+	direct.URL, direct.RunID, direct.Clients = e.A.apiURL(), runID+"-direct", 2
+	directLoad := StartLoad(ctx, direct)
+	stopShow := e.showLoad(edgeLoad)
+	noticesBefore := len(e.notices())
+	e.progress("load: clients through the edge and 2 writing to %s directly", e.A.Name)
+	time.Sleep(steady)
+	rep.Phases = append(rep.Phases, Phase{Name: "steady load", Start: rep.Start, End: time.Now()})
+
+	faultAt := time.Now()
+	var execErr error
+	switch name {
+	case Partition:
+		if err := e.partition(ctx, true); err != nil {
+			stopShow()
+			edgeLoad.Stop()
+			directLoad.Stop()
+			return rep, err
+		}
+		e.progress("fault: %s cut from %s, the witness, replication and the control plane; clients still reach it", e.A.Name, e.B.Name)
+		rep.How = append(rep.How, "blackholed relays on the lease links, replication IO thread stopped, the control plane's fence of "+e.A.Name+" refused, "+e.B.Name+"'s probes of "+e.A.Name+" cut")
+		execErr = e.awaitAlarmExecution(ctx, e.B, faultAt, 30*time.Second)
+		if execErr == nil {
+			execErr = e.waitServing(ctx, e.B, 10*time.Second)
+		}
+	case HealthCut:
+		e.setProbeCut(e.B, true)
+		e.progress("fault: %s's probes of %s's /health cut; nothing else", e.B.Name, e.A.Name)
+		execErr = e.awaitAlarmExecution(ctx, e.B, faultAt, 30*time.Second)
+	case WitnessDown:
+		e.cutWitness(true)
+		e.progress("fault: the witness (%s) unreachable from both regions", witnessRegion)
+		time.Sleep(2 * drillTimings.TTL)
+		// An operator asks for a failover anyway: the writer still renews with region B, so
+		// there is no majority for a takeover and nothing may be promoted.
+		var out string
+		in, _ := json.Marshal(map[string]string{"action": "failover", "reason": "drill: failover requested while the witness is down"})
+		if out, execErr = e.trigger(ctx, e.B, in); execErr == nil {
+			_, execErr = e.awaitExecution(ctx, out)
+		}
+	}
+	e.addOrchestratorPhases(rep, faultAt, faultAt)
+	time.Sleep(steady)
+
+	// Heal, then look at region A once its renewer has met the grantors again.
+	switch name {
+	case Partition:
+		if err := e.partition(ctx, false); err != nil {
+			return rep, err
+		}
+	case HealthCut:
+		e.setProbeCut(e.B, false)
+	case WitnessDown:
+		e.cutWitness(false)
+	}
+	healAt := time.Now()
+	rep.Phases = append(rep.Phases, Phase{Name: "fault", Start: faultAt, End: healAt})
+	time.Sleep(4 * drillTimings.RenewInterval)
+	holder, epoch, open, ferr := fence(ctx, e.A)
+	stopShow()
+	edgeRec, directRec := edgeLoad.Stop(), directLoad.Stop()
+	rep.End = time.Now()
+	rep.Attempts = edgeRec.Attempts
+	rep.Outcomes = CountOutcomes(edgeRec.Attempts)
+	rep.Outages = Outages(edgeRec.Attempts)
+	for _, o := range rep.Outages {
+		rep.RTO = max(rep.RTO, o.RTO(rep.End))
+	}
+	acked := append(edgeRec.Acked(), directRec.Acked()...)
+
+	for _, n := range e.notices()[noticesBefore:] {
+		var r failover.Report
+		if json.Unmarshal([]byte(n), &r) == nil && r.Region == e.B.AWSRegion {
+			rep.Lease.Notice = n
+			rep.Lease.ReportedLossWindowMs = r.EstimatedDataLossMs
+			what := r.Reason
+			if r.Decision != nil {
+				what = r.Decision.Reason
+			}
+			if r.Error != nil {
+				what += "; " + r.Error.Error + ": " + r.Error.Cause
+			}
+			rep.How = append(rep.How, fmt.Sprintf("notification from %s: %s, estimated data loss %d ms (%s)", r.Region, r.Outcome, r.EstimatedDataLossMs, what))
+		}
+	}
+	writer, _ := e.Pair.Roles()
+	switch name {
+	case Partition:
+		if execErr != nil {
+			rep.failf("the orchestrator did not move the writer and the traffic to %s: %v", e.B.Name, execErr)
+		}
+		if writer != e.B.DB {
+			rep.failf("the writer is %s after the partition, want %s", writer.Name, e.B.Name)
+		}
+		if ferr != nil || open {
+			rep.failf("%s's write fence after healing: holder %q epoch %d open %v (%v); want closed", e.A.Name, holder, epoch, open, ferr)
+		}
+		if err := e.checkPartitionLoss(ctx, rep, runID, acked); err != nil {
+			return rep, err
+		}
+	default:
+		// A cut health path may lead to a switchover (the writer renews its lease, so it is alive)
+		// but never to a failover with data loss; a missing witness changes nothing.
+		if name == WitnessDown && writer != e.A.DB {
+			rep.failf("the writer is %s after %s, want %s still", writer.Name, name, e.A.Name)
+		}
+		for _, rc := range e.GDB.RoleChanges() {
+			if rc.Start.After(faultAt) && rc.Kind == "failover" {
+				rep.failf("a failover with data loss ran during %s", name)
+			}
+		}
+		if name == WitnessDown && execErr == nil {
+			rep.failf("the failover requested while the witness was down succeeded; it must be refused")
+		}
+		if name == WitnessDown && rep.Lease.Notice == "" {
+			rep.failf("no notification reported the refused failover")
+		}
+		rows, err := runRows(ctx, writer, appDatabase, runID)
+		if err != nil {
+			return rep, err
+		}
+		rep.Integrity = CheckIntegrity(acked, rows)
+		if n := len(rep.Integrity.Lost); n > 0 {
+			rep.failf("%d acknowledged writes lost with no failover", n)
+		}
+		// Region A kept writing all along: its writes must not have stopped for long.
+		var lastA time.Time
+		for _, w := range acked {
+			if w.Region == e.A.AWSRegion && w.Acked.After(lastA) {
+				lastA = w.Acked
+			}
+		}
+		if name == WitnessDown && lastA.Before(healAt) {
+			rep.failf("%s stopped acknowledging writes during %s (last at %s)", e.A.Name, name, lastA.Format(time.TimeOnly))
+		}
+	}
+	if n := len(rep.Integrity.Duplicates); n > 0 {
+		rep.failf("%d writes were stored twice", n)
+	}
+	if rep.Integrity.Acked == 0 {
+		rep.failf("no write was acknowledged: the load did not run")
+	}
+	return rep, nil
+}
+
+// checkPartitionLoss rebuilds region A from region B and holds the partition's invariants: no
+// instant with both regions acknowledging, nothing acknowledged by A after its lease ended, and
+// every lost write inside the reported data-loss window.
+func (e *Env) checkPartitionLoss(ctx context.Context, rep *ScenarioReport, runID string, acked []Write) error {
+	var firstB, lastA time.Time
+	for _, w := range acked {
+		switch w.Region {
+		case e.A.AWSRegion:
+			if w.Acked.After(lastA) {
+				lastA = w.Acked
+			}
+		case e.B.AWSRegion:
+			if firstB.IsZero() || w.Acked.Before(firstB) {
+				firstB = w.Acked
+			}
+		}
+	}
+	if !firstB.IsZero() && lastA.After(firstB) {
+		rep.failf("both regions acknowledged writes for %s (%s's last at %s, %s's first at %s)", ms(lastA.Sub(firstB)),
+			e.A.Name, lastA.Format("15:04:05.000"), e.B.Name, firstB.Format("15:04:05.000"))
+	}
+	end := e.leaseExpiry(e.A.AWSRegion, firstB)
+	if firstB.IsZero() {
+		end = e.leaseExpiry(e.A.AWSRegion, time.Now())
+	}
+
+	t := time.Now()
+	rj, err := e.Pair.Rejoin(ctx)
+	if err != nil {
+		return err
+	}
+	rep.GTIDGap = rj.Discarded
+	rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("rebuild %s as replica (%d transactions discarded)", e.A.Name, rj.Discarded), Start: t, End: time.Now()})
+	if err := e.waitReplicating(ctx, e.A, 10*time.Second); err != nil {
+		rep.failf("%v", err)
+	}
+	rows, err := runRows(ctx, e.B.DB, appDatabase, runID)
+	if err != nil {
+		return err
+	}
+	rep.Integrity = CheckIntegrity(acked, rows)
+	e.checkLossWindow(rep, acked, end)
+	return nil
+}
+
+// checkLossWindow holds the data-loss invariants of a failover from region A, whose lease ended
+// at end: A acknowledged nothing after it, every lost write was acknowledged inside the window the
+// notification reported (ending there), and the measured span of the loss does not exceed the
+// estimate. rep.Integrity must already compare acked with the new writer's rows.
+func (e *Env) checkLossWindow(rep *ScenarioReport, acked []Write, end time.Time) {
+	rep.Lease.LeaseExpiry = end
+	for _, w := range acked {
+		if w.Region == e.A.AWSRegion && w.Acked.After(end) {
+			rep.Lease.AckedAfterExpiry++
+		}
+	}
+	if n := rep.Lease.AckedAfterExpiry; n > 0 || end.IsZero() {
+		rep.failf("%s acknowledged %d writes after its lease ended at %s", e.A.Name, n, end.Format("15:04:05.000"))
+	}
+	window := time.Duration(rep.Lease.ReportedLossWindowMs) * time.Millisecond
+	for _, l := range rep.Integrity.Lost {
+		var at time.Time
+		for _, w := range acked {
+			if w.ID == l.ID {
+				at = w.Acked
+			}
+		}
+		rep.Lease.MeasuredLossWindow = max(rep.Lease.MeasuredLossWindow, end.Sub(at))
+		if rep.Lease.ReportedLossWindowMs < 0 || at.Before(end.Add(-window)) {
+			rep.failf("lost write %s was acknowledged at %s, outside the reported data-loss window (%d ms before %s)",
+				l.ID, at.Format("15:04:05.000"), rep.Lease.ReportedLossWindowMs, end.Format("15:04:05.000"))
+		}
+	}
+	rep.How = append(rep.How, fmt.Sprintf("%s's lease ended at +%s; it acknowledged %d writes after that; the lost writes span %s before it, the notification allowed %d ms",
+		e.A.Name, ms(end.Sub(rep.Start)), rep.Lease.AckedAfterExpiry, ms(rep.Lease.MeasuredLossWindow), rep.Lease.ReportedLossWindowMs))
+	if rep.Lease.ReportedLossWindowMs >= 0 && rep.Lease.MeasuredLossWindow > window {
+		rep.failf("the notification estimated %d ms of data loss; %s was measured", rep.Lease.ReportedLossWindowMs, ms(rep.Lease.MeasuredLossWindow))
+	}
+}
