@@ -27,7 +27,7 @@ SAM_FUNCTIONS := TodoApiFunction:todo-api MigrateFunction:migrate \
 	FailoverAwaitFunction:failover-await FailoverTrafficFunction:failover-traffic \
 	FailoverVerifyFunction:failover-verify FailoverNotifyFunction:failover-notify \
 	FailoverTriggerFunction:failover-trigger PeerProberFunction:peer-prober \
-	EdgeRewriteNativeFunction:edge-rewrite
+	LeaseRenewerFunction:lease-renewer EdgeRewriteNativeFunction:edge-rewrite
 SAM_TARGETS := $(foreach f,$(SAM_FUNCTIONS),build-$(firstword $(subst :, ,$(f))))
 
 .PHONY: $(SAM_TARGETS)

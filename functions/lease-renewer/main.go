@@ -31,11 +31,11 @@ func main() {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	exitOn("AWS configuration", err)
 	tracer.InstrumentAWS(&awsCfg)
-	pool, err := db.Open(ctx, cfg.DB, db.Deps{AWS: &awsCfg, Tracer: tracer})
+	pools, err := db.OpenPools(ctx, cfg.DB, db.Deps{AWS: &awsCfg, Tracer: tracer})
 	exitOn("database", err)
 	board, err := dynamolease.LocalBoard(awsCfg, cfg.Lease)
 	exitOn("configuration", err)
-	r := &lease.Renewer{Region: cfg.Lease.Holder, DB: leasedb.New(pool, cfg.Lease.CallTimeout),
+	r := &lease.Renewer{Region: cfg.Lease.Holder, DB: leasedb.New(pools.ReadWrite, cfg.Lease.CallTimeout).WithReader(pools.ReadOnly),
 		Quorum:         &lease.Quorum{Grantors: dynamolease.FromConfig(awsCfg, cfg.Lease.Grantors), Timings: timings},
 		PromotionGrace: cfg.Lease.PromotionGrace, Board: board,
 		RPOMax: cfg.Lease.RPOMax, Standby: dynamolease.PeerBoards(awsCfg, cfg.Lease)}

@@ -126,6 +126,16 @@ func Decide(mode Mode, f Facts, p Policy) Decision {
 		if !p.AllowDataLoss {
 			return refuse("failover would lose the writes not yet replicated and the policy (ALLOW_DATA_LOSS) forbids it")
 		}
+		if f.LeaseChecked && !f.LossWindowKnown {
+			// The lag metric is no measure of loss once the writer region is gone (it is published
+			// only while replication runs), so under the lease only the replicated heartbeat counts.
+			if p.MaxLag > 0 {
+				return refuse("the standby's replicated heartbeat is unknown, so the writes a failover would lose cannot be held to MAX_LAG %s: check this region's lease-renewer (it publishes the heartbeat); a new alarm retries", p.MaxLag)
+			}
+			d.EstimatedDataLossMs, d.LossEstimateFrom = -1, ""
+			d.Action, d.Reason = ActionFailover, reason
+			return d
+		}
 		if !f.LagKnown {
 			d.EstimatedDataLossMs = -1
 		} else {

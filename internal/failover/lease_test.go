@@ -57,6 +57,8 @@ func TestDecideWithTheLease(t *testing.T) {
 			with(func(f *failover.Facts) { f.WriterHoldsLease = true }), failover.ActionRefuse, 0, "still renews its lease"},
 		{"no majority of grantors: refused", failover.ModeAuto,
 			with(func(f *failover.Facts) { f.LeaseKnown = false }), failover.ActionRefuse, 0, "no majority"},
+		{"heartbeat unknown, lag metric small: refused, the metric is no measure of loss", failover.ModeAuto,
+			down, failover.ActionRefuse, 0, "replicated heartbeat is unknown"},
 		{"heartbeat window beyond MAX_LAG: refused, with no 1 s cap", failover.ModeAuto,
 			with(func(f *failover.Facts) { f.LossWindow, f.LossWindowKnown = 65*time.Second, true }), failover.ActionRefuse, 0, "data-loss window (from the replicated heartbeat) 1m5s exceeds"},
 	} {
@@ -69,6 +71,16 @@ func TestDecideWithTheLease(t *testing.T) {
 				t.Errorf("estimated loss %d ms from %q, want %d from the replicated heartbeat", d.EstimatedDataLossMs, d.LossEstimateFrom, tc.wantLoss)
 			}
 		})
+	}
+}
+
+// Without MAX_LAG, an unknown heartbeat still fails over, reporting the loss as unknown (-1), never
+// the lag metric's figure.
+func TestDecideUnknownHeartbeatWithoutMaxLag(t *testing.T) {
+	f := failover.Facts{LocalMember: true, LocalStatus: "available", LeaseChecked: true, LeaseKnown: true, Lag: time.Second, LagKnown: true}
+	d := failover.Decide(failover.ModeAuto, f, failover.Policy{AllowDataLoss: true})
+	if d.Action != failover.ActionFailover || d.EstimatedDataLossMs != -1 || d.LossEstimateFrom != "" {
+		t.Errorf("Decide = %+v; want a failover with the loss unknown (-1)", d)
 	}
 }
 

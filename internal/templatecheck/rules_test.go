@@ -217,7 +217,12 @@ func TestTemplateRulesRefuseMissingValues(t *testing.T) {
 		"more": []any{
 			map[string]any{"name": "secondary-without-secret-replicas", "region": "us-west-2", "parameters": map[string]any{
 				"Role": "secondary", "CreateDatabase": "true", "VpcId": "vpc-0123456789abcdef0", "SubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
-				"PeerRegion": "us-east-1", "PeerApiUrl": "https://x.example.com", "PublicUrl": "https://api.example.com", "DistributionId": "E1EXAMPLE"}},
+				"PeerRegion": "us-east-1", "PeerApiUrl": "https://x.example.com", "PublicUrl": "https://api.example.com", "DistributionId": "E1EXAMPLE",
+				"WitnessRegion": "eu-west-1"}},
+			map[string]any{"name": "witness-in-a-member-region", "region": "us-east-1", "parameters": map[string]any{
+				"Role": "primary", "CreateDatabase": "true", "VpcId": "vpc-0123456789abcdef0", "SubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1",
+				"PeerRegion": "us-west-2", "PeerApiUrl": "https://x.example.com", "PublicUrl": "https://api.example.com", "DistributionId": "E1EXAMPLE",
+				"WitnessRegion": "us-west-2"}},
 			map[string]any{"name": "edge-in-oregon", "region": "us-west-2", "parameters": map[string]any{
 				"Role": "edge", "PrimaryApiDomain": "a.example.com", "SecondaryApiDomain": "b.example.com",
 				"PrimaryRegionName": "us-east-1", "SecondaryRegionName": "us-west-2"}},
@@ -234,6 +239,7 @@ func TestTemplateRulesRefuseMissingValues(t *testing.T) {
 		t.Fatal("stacks missing required values passed the template's Rules")
 	}
 	for _, want := range []string{"secondary-without-secret-replicas: rule SecondaryReadsThePrimarysSecretReplicas: The secondary stack needs AdminSecretArn",
+		"witness-in-a-member-region: rule RegionalStackNeedsItsNetworkAndPeer: WitnessRegion must differ from both regions",
 		"edge-in-oregon: rule EdgeStackNeedsOriginsAndCertificate: The edge stack (Lambda@Edge and its certificate) must be deployed in us-east-1",
 		"edge-in-oregon: rule EdgeStackNeedsOriginsAndCertificate: The edge stack needs EdgeAliases"} {
 		if !strings.Contains(err.Error(), want) {

@@ -17,6 +17,10 @@ import (
 type DB struct {
 	pool    *sql.DB
 	timeout time.Duration
+	// reader is the proxy's read-only endpoint, nil when there is none. In a standby region the
+	// read/write endpoint has no writer behind it (RDS Proxy refuses), so the role and the
+	// replicated heartbeat are read here instead.
+	reader *sql.DB
 }
 
 var _ lease.Database = (*DB)(nil)
@@ -24,13 +28,29 @@ var _ lease.Database = (*DB)(nil)
 // New returns the database side on pool; each statement is bounded by timeout.
 func New(pool *sql.DB, timeout time.Duration) *DB { return &DB{pool: pool, timeout: timeout} }
 
+// WithReader adds the read-only endpoint's pool (nil: none), for a standby whose read/write
+// endpoint refuses.
+func (d *DB) WithReader(reader *sql.DB) *DB {
+	d.reader = reader
+	return d
+}
+
 // Writable implements lease.Database: a writer accepts writes under both MySQL's and InnoDB's
 // read-only switches (Aurora readers set innodb_read_only).
 func (d *DB) Writable(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
+	const role = "SELECT @@global.read_only, @@global.innodb_read_only"
 	var ro, innodbRO bool
-	if err := d.pool.QueryRowContext(ctx, "SELECT @@global.read_only, @@global.innodb_read_only").Scan(&ro, &innodbRO); err != nil {
+	err := d.pool.QueryRowContext(ctx, role).Scan(&ro, &innodbRO)
+	if err != nil && d.reader != nil {
+		// The read/write endpoint may refuse because this region has no writer: the read-only
+		// endpoint then says so for certain. A database it cannot read either stays an error.
+		if d.reader.QueryRowContext(ctx, role).Scan(&ro, &innodbRO) == nil && (ro || innodbRO) {
+			return false, nil
+		}
+	}
+	if err != nil {
 		return false, fmt.Errorf("read the database's role: %w", err)
 	}
 	return !ro && !innodbRO, nil
@@ -69,8 +89,12 @@ var ErrNoLeaseRow = errors.New("the writer_lease row is missing: run the migrate
 func (d *DB) LastHeartbeat(ctx context.Context) (lease.Heartbeat, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
+	const beat = "SELECT holder, epoch, heartbeat_at FROM writer_lease WHERE id = 1"
 	var h lease.Heartbeat
-	err := d.pool.QueryRowContext(ctx, "SELECT holder, epoch, heartbeat_at FROM writer_lease WHERE id = 1").Scan(&h.Holder, &h.Epoch, &h.At)
+	err := d.pool.QueryRowContext(ctx, beat).Scan(&h.Holder, &h.Epoch, &h.At)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) && d.reader != nil {
+		err = d.reader.QueryRowContext(ctx, beat).Scan(&h.Holder, &h.Epoch, &h.At)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, ErrNoLeaseRow
 	}

@@ -50,6 +50,10 @@ func (s *Store) WithWriterLease(holder string) *Store {
 	return s
 }
 
+// errFenceClosed marks a write refused by the lease fence: the database itself writes, so the
+// refusal says nothing about the read/write endpoint and is not remembered as "no writer".
+var errFenceClosed = errors.New("writer lease fence closed")
+
 // checkLease is the write fence. The locking read sees the latest renewal rather than the
 // transaction's snapshot, and keeps the renewer from closing the fence under a write about to
 // commit; the margin between the fence and the lease's expiry covers the commit itself. It costs
@@ -62,7 +66,7 @@ func (s *Store) checkLease(ctx context.Context, tx *sql.Tx) error {
 	err := tx.QueryRowContext(ctx, "SELECT fence_until > UTC_TIMESTAMP(6) FROM writer_lease WHERE id = 1 AND holder = ? LOCK IN SHARE MODE", s.leaseHolder).Scan(&open)
 	switch {
 	case errors.Is(err, sql.ErrNoRows), err == nil && !open:
-		return todo.Errorf(todo.ENOTWRITER, "this region does not hold the writer lease now: another region may be the writer, or this one cannot reach a majority of the lease's grantors")
+		return todo.Wrap(todo.ENOTWRITER, errFenceClosed, "this region does not hold the writer lease now: another region may be the writer, or this one cannot reach a majority of the lease's grantors")
 	case err != nil:
 		return classify("check the writer lease", err)
 	}

@@ -2,6 +2,7 @@ package mysqlstore
 
 import (
 	"database/sql"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -48,9 +49,10 @@ func isNoWriter(me *mysql.MySQLError) bool {
 
 func (s *Store) noWriter() bool { return s.now().UnixNano() < s.route.noWriterUntil.Load() }
 
-// observe remembers a "no writer" answer and returns err unchanged.
+// observe remembers a "no writer" answer from the database or the proxy (not a closed lease fence,
+// which one indexed read checks again) and returns err unchanged.
 func (s *Store) observe(err error) error {
-	if todo.ErrorCode(err) == todo.ENOTWRITER {
+	if todo.ErrorCode(err) == todo.ENOTWRITER && !errors.Is(err, errFenceClosed) {
 		s.route.noWriterUntil.Store(s.now().Add(NoWriterMemory).UnixNano())
 	}
 	return err
