@@ -56,8 +56,8 @@ func stackNamed(t *testing.T, name string) templatecheck.Stack {
 // samconfig.toml environment passes the template's Rules section and every deploy-time rule.
 func TestEveryStackPassesTheRules(t *testing.T) {
 	all := repoStacks(t)
-	if len(all) != 2*2*2*2+2+3 {
-		t.Errorf("rendered %d stacks, want 21 (16 regional combinations, 2 edge stacks, 3 samconfig environments)", len(all))
+	if len(all) != 2*2*2*2+2+4 {
+		t.Errorf("rendered %d stacks, want 22 (16 regional combinations, 2 edge stacks, 4 samconfig environments: primary, secondary, edge, witness)", len(all))
 	}
 	for _, s := range all {
 		for _, err := range templatecheck.Check(s) {
