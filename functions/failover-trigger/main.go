@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/switchyard-dr/switchyard/internal/config"
@@ -24,9 +23,8 @@ func main() {
 		os.Exit(1)
 	}
 	h := &failover.Trigger{
-		DB:         &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID},
 		Executions: &awsadapter.Executions{SFN: sfn.NewFromConfig(cfg), StateMachineARN: d.StateMachineARN},
-		Region:     d.Region, LocalClusterARN: d.LocalClusterARN, AlarmNames: d.AlarmNames, Cooldown: d.Cooldown, Log: log,
+		Region:     d.Region, AccountID: failover.ARNAccount(d.StateMachineARN), AlarmNames: d.AlarmNames, ReconcileAlarmNames: d.ReconcileAlarmNames, Cooldown: d.Cooldown, Log: log,
 	}
 	lambda.Start(h.Handle)
 }

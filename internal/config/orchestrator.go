@@ -5,11 +5,11 @@
 //	SWITCHYARD_REGION   the region this deployment activates [AWS_REGION]             all
 //	GLOBAL_CLUSTER_ID   the Aurora global cluster's identifier                         trigger, preflight, promote, await, traffic
 //	LOCAL_CLUSTER_ARN   this region's Aurora cluster ARN                               trigger, preflight, promote, await, traffic
-//	PEER_API_URL        the other region's API base URL (its /health is probed)        preflight, peer-prober
+//	PEER_API_URL        the other region's API base URL (its /health is probed)        preflight, promote, peer-prober
 //	LOCAL_API_URL       this region's API base URL                                     verify, peer-prober
 //	PUBLIC_URL          the public endpoint's base URL                                 verify, peer-prober
-//	ALLOW_DATA_LOSS     whether failover with data loss may run [false]                preflight
-//	MAX_LAG             largest lag a failover may lose, 0 for no limit [60s]          preflight
+//	ALLOW_DATA_LOSS     whether failover with data loss may run [false]                preflight, promote
+//	MAX_LAG             largest lag a failover may lose, 0 for no limit [60s]          preflight, promote
 //	LAG_METRIC          AuroraGlobalDBRPOLag or AuroraGlobalDBReplicationLag [AuroraGlobalDBRPOLag]
 //	PROMOTION_TIMEOUT   bound on the wait for the promotion [15m]                      promote
 //	TRAFFIC_MODE        cloudfront or route53 [cloudfront]                             traffic
@@ -22,6 +22,7 @@
 //	TOPIC_ARN           the SNS topic for notifications                                notify
 //	STATE_MACHINE_ARN   this region's state machine                                    trigger
 //	ALARM_NAMES         comma-separated alarms the trigger acts on                     trigger
+//	RECONCILE_ALARM_NAMES  comma-separated watchdog alarms: start a reconcile run       trigger
 //	COOLDOWN            incident window and cooldown between executions [30m]          trigger
 //	PROBE_SAMPLES       probes per invocation [6]                                      peer-prober
 //	PROBE_INTERVAL      time between probes [10s]                                      peer-prober
@@ -72,6 +73,7 @@ type Orchestrator struct {
 	TopicARN              string
 	StateMachineARN       string
 	AlarmNames            []string
+	ReconcileAlarmNames   []string
 	Cooldown              time.Duration
 	ProbeSamples          int
 	ProbeInterval         time.Duration
@@ -110,9 +112,8 @@ func (d Orchestrator) Env() map[string]string {
 		"RECORD_TTL": strconv.FormatInt(d.RecordTTL, 10), "HTTP_TIMEOUT": d.HTTPTimeout.String(),
 		"CANARY_TOKEN_URL": d.CanaryTokenURL, "CANARY_CLIENT_SECRET_ARN": d.CanaryClientSecretARN, "CANARY_SCOPE": d.CanaryScope,
 		"TOPIC_ARN": d.TopicARN, "STATE_MACHINE_ARN": d.StateMachineARN, "ALARM_NAMES": strings.Join(d.AlarmNames, ","),
-		"COOLDOWN": d.Cooldown.String(), "PROBE_SAMPLES": strconv.Itoa(d.ProbeSamples),
-		"PROBE_INTERVAL": d.ProbeInterval.String(), "PROBE_TIMEOUT": d.ProbeTimeout.String(),
-		"METRIC_NAMESPACE": d.MetricNamespace,
+		"RECONCILE_ALARM_NAMES": strings.Join(d.ReconcileAlarmNames, ","), "COOLDOWN": d.Cooldown.String(),
+		"PROBE_SAMPLES": strconv.Itoa(d.ProbeSamples), "PROBE_TIMEOUT": d.ProbeTimeout.String(), "METRIC_NAMESPACE": d.MetricNamespace,
 	}
 	for k, v := range m {
 		if v == "" {
@@ -127,7 +128,7 @@ var (
 	databaseVars  = []string{"GLOBAL_CLUSTER_ID", "LOCAL_CLUSTER_ARN"}
 	TriggerVars   = append([]string{"STATE_MACHINE_ARN", "ALARM_NAMES"}, databaseVars...)
 	PreflightVars = append([]string{"PEER_API_URL"}, databaseVars...)
-	PromoteVars   = databaseVars
+	PromoteVars   = append([]string{"PEER_API_URL"}, databaseVars...)
 	AwaitVars     = databaseVars
 	TrafficVars   = append([]string{"TRAFFIC_MODE"}, databaseVars...)
 	VerifyVars    = []string{"LOCAL_API_URL", "PUBLIC_URL"}
@@ -210,6 +211,11 @@ func LoadOrchestrator(env Lookup, required []string) (Orchestrator, error) {
 	for _, a := range strings.Split(getenv("ALARM_NAMES"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			d.AlarmNames = append(d.AlarmNames, a)
+		}
+	}
+	for _, a := range strings.Split(getenv("RECONCILE_ALARM_NAMES"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			d.ReconcileAlarmNames = append(d.ReconcileAlarmNames, a)
 		}
 	}
 

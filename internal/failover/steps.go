@@ -23,14 +23,50 @@ func (r Run) validate(region string) error {
 			"each region's machine only activates its own region", r.Region, region)}
 	}
 	switch r.Mode {
-	case ModeAuto, ModeSwitchover, ModeFailover:
+	case ModeAuto, ModeSwitchover, ModeFailover, ModeReconcile:
 		return nil
 	}
-	return &InvalidInputError{Reason: fmt.Sprintf("mode %q: want auto, switchover or failover", r.Mode)}
+	return &InvalidInputError{Reason: fmt.Sprintf("mode %q: want auto, switchover, failover or reconcile", r.Mode)}
+}
+
+// observer gathers the facts a decision is made on, fresh from the global database, the lag metric
+// and the current writer's /health. Preflight decides on them, and Promote decides again on its own
+// reading rather than trusting the decision it was handed.
+type observer struct {
+	DB              GlobalDatabase
+	Prober          Prober
+	LocalClusterARN string
+	PeerAPIURL      string
+}
+
+func (o observer) observe(ctx context.Context) (Facts, error) {
+	topo, err := o.DB.Describe(ctx)
+	if err != nil {
+		return Facts{}, err
+	}
+	local, member := topo.Member(o.LocalClusterARN)
+	f := Facts{LocalMember: member, LocalWriter: local.IsWriter}
+	if topo.Failover != nil {
+		f.FailoverStatus = topo.Failover.Status
+		f.FailoverToLocal = topo.Failover.To == o.LocalClusterARN
+		f.FailoverDataLossAllowed = topo.Failover.DataLossAllowed
+	}
+	if member && !local.IsWriter && f.FailoverStatus == "" {
+		if f.LocalStatus, err = o.DB.ClusterStatus(ctx, o.LocalClusterARN); err != nil {
+			return Facts{}, err
+		}
+		if f.Lag, f.LagKnown, err = o.DB.ReplicationLag(ctx, o.LocalClusterARN); err != nil {
+			return Facts{}, err
+		}
+		h, err := o.Prober.Health(ctx, o.PeerAPIURL)
+		f.WriterReachable = err == nil && h.Status == 200 && h.Role == "writer"
+	}
+	return f, nil
 }
 
 // Preflight observes the global cluster, this region's cluster, the replication lag and whether the
-// current writer answers, then decides. A refusal is a *RefusedError.
+// current writer answers, then decides. A refusal is a *RefusedError. "This region already writes"
+// is not the end of the run: the state machine still makes traffic follow this region and verifies.
 type Preflight struct {
 	DB              GlobalDatabase
 	Prober          Prober
@@ -48,24 +84,9 @@ func (s *Preflight) Handle(ctx context.Context, run Run) (Run, error) {
 	if err := run.validate(s.Region); err != nil {
 		return run, boundary(PhasePreflight, err)
 	}
-	topo, err := s.DB.Describe(ctx)
+	f, err := observer{DB: s.DB, Prober: s.Prober, LocalClusterARN: s.LocalClusterARN, PeerAPIURL: s.PeerAPIURL}.observe(ctx)
 	if err != nil {
 		return run, boundary(PhasePreflight, err)
-	}
-	local, member := topo.Member(s.LocalClusterARN)
-	f := Facts{LocalMember: member, LocalWriter: local.IsWriter}
-	if topo.Failover != nil {
-		f.FailoverStatus = topo.Failover.Status
-	}
-	if member && !local.IsWriter && f.FailoverStatus == "" {
-		if f.LocalStatus, err = s.DB.ClusterStatus(ctx, s.LocalClusterARN); err != nil {
-			return run, boundary(PhasePreflight, err)
-		}
-		if f.Lag, f.LagKnown, err = s.DB.ReplicationLag(ctx, s.LocalClusterARN); err != nil {
-			return run, boundary(PhasePreflight, err)
-		}
-		h, err := s.Prober.Health(ctx, s.PeerAPIURL)
-		f.WriterReachable = err == nil && h.Status == 200 && h.Role == "writer"
 	}
 	d := Decide(run.Mode, f, s.Policy)
 	run.Decision = &d
@@ -76,13 +97,18 @@ func (s *Preflight) Handle(ctx context.Context, run Run) (Run, error) {
 	return run, nil
 }
 
-// Promote asks the global database to make this region the writer, by switchover or by failover
-// with data loss as decided. It is safe to retry: a promotion already under way towards this region
-// is not asked for twice.
+// Promote asks the global database to make this region the writer. It does not act on the decision
+// in its input, which anyone allowed to invoke the function could write: it observes the facts again
+// and decides again under its own policy, so a forged {"decision":{"action":"failover"}} under
+// ALLOW_DATA_LOSS=false is refused exactly as preflight would refuse it. It is safe to repeat: a
+// promotion already under way towards this region, or already done, is not asked for again.
 type Promote struct {
 	DB              GlobalDatabase
+	Prober          Prober
 	Region          string
 	LocalClusterARN string
+	PeerAPIURL      string
+	Policy          Policy
 	// Timeout bounds the wait for the promotion to complete.
 	Timeout time.Duration
 	Now     func() time.Time
@@ -94,24 +120,28 @@ func (s *Promote) Handle(ctx context.Context, run Run) (Run, error) {
 	if err := run.validate(s.Region); err != nil {
 		return run, boundary(PhasePromote, err)
 	}
-	if run.Decision == nil || (run.Decision.Action != ActionSwitchover && run.Decision.Action != ActionFailover) {
-		return run, boundary(PhasePromote, &InvalidInputError{Reason: "promote needs a switchover or failover decision from preflight"})
+	if run.Decision == nil {
+		return run, boundary(PhasePromote, &InvalidInputError{Reason: "promote needs the decision from preflight"})
 	}
-	topo, err := s.DB.Describe(ctx)
+	f, err := observer{DB: s.DB, Prober: s.Prober, LocalClusterARN: s.LocalClusterARN, PeerAPIURL: s.PeerAPIURL}.observe(ctx)
 	if err != nil {
 		return run, boundary(PhasePromote, err)
 	}
-	local, _ := topo.Member(s.LocalClusterARN)
-	underWay := local.IsWriter || (topo.Failover != nil && topo.Failover.To == s.LocalClusterARN)
-	if !underWay {
-		if run.Decision.Action == ActionSwitchover {
-			err = s.DB.Switchover(ctx, s.LocalClusterARN)
-		} else {
-			err = s.DB.Failover(ctx, s.LocalClusterARN)
-		}
-		if err != nil {
-			return run, boundary(PhasePromote, fmt.Errorf("%s to %s: %w", run.Decision.Action, s.LocalClusterARN, err))
-		}
+	d := Decide(run.Mode, f, s.Policy)
+	switch d.Action {
+	case ActionRefuse:
+		return run, boundary(PhasePromote, &RefusedError{Reason: "on promote's own reading of the facts: " + d.Reason})
+	case ActionSwitchover:
+		err = s.DB.Switchover(ctx, s.LocalClusterARN)
+	case ActionFailover:
+		err = s.DB.Failover(ctx, s.LocalClusterARN)
+	}
+	if err != nil {
+		return run, boundary(PhasePromote, fmt.Errorf("%s to %s: %w", d.Action, s.LocalClusterARN, err))
+	}
+	// The report shows what was done, which is this step's decision, not the one it was handed.
+	if d.Action != run.Decision.Action {
+		run.Decision = &d
 	}
 	now := clock(s.Now)
 	run.Promotion = &Promotion{Target: s.LocalClusterARN, Deadline: now.Add(s.Timeout).UTC()}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/switchyard-dr/switchyard/internal/eventjson"
 )
 
 // AlarmChange is one CloudWatch alarm state change, from SNS or EventBridge.
@@ -20,12 +22,20 @@ type AlarmChange struct {
 	State     string
 	Reason    string
 	ChangedAt time.Time
+	// ARN is the alarm's ARN as the notification gives it; Account and Region are what the
+	// notification's envelope says (EventBridge's account and region, SNS's AWSAccountId). The
+	// trigger checks all of them against its own stack's.
+	ARN     string
+	Account string
+	Region  string
 }
 
-// ManualRequest is an operator's request: {"action": "switchover"|"failover", "reason": "..."}.
+// ManualRequest is an operator's request: {"action": "switchover"|"failover"|"reconcile", "reason":
+// "..."}. A failover loses the writes not yet replicated, so it also needs "acknowledgeDataLoss": true.
 type ManualRequest struct {
-	Action Mode   `json:"action"`
-	Reason string `json:"reason"`
+	Action              Mode   `json:"action"`
+	Reason              string `json:"reason"`
+	AcknowledgeDataLoss bool   `json:"acknowledgeDataLoss,omitempty"`
 }
 
 // TriggerInput is a parsed trigger invocation: alarm changes, or one manual request.
@@ -41,8 +51,8 @@ type TriggerInput struct {
 // Anything else is *InvalidInputError saying what was expected.
 func ParseTrigger(raw []byte) (TriggerInput, error) {
 	var shape map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &shape); err != nil {
-		return TriggerInput{}, &InvalidInputError{Reason: "not a JSON object: " + err.Error()}
+	if err := eventjson.Unmarshal(raw, &shape); err != nil {
+		return TriggerInput{}, &InvalidInputError{Reason: "not one strict JSON object: " + err.Error()}
 	}
 	switch {
 	case shape["Records"] != nil:
@@ -53,7 +63,7 @@ func ParseTrigger(raw []byte) (TriggerInput, error) {
 		return parseManual(raw)
 	}
 	return TriggerInput{}, &InvalidInputError{Reason: `unrecognised input: want an SNS event ("Records"), an EventBridge ` +
-		`"CloudWatch Alarm State Change" event ("detail-type"), or a manual request {"action": "switchover"|"failover", "reason": "..."}`}
+		`"CloudWatch Alarm State Change" event ("detail-type"), or a manual request {"action": "switchover"|"failover"|"reconcile", "reason": "..."}`}
 }
 
 func parseSNS(raw []byte) (TriggerInput, error) {
@@ -65,7 +75,7 @@ func parseSNS(raw []byte) (TriggerInput, error) {
 			} `json:"Sns"`
 		} `json:"Records"`
 	}
-	if err := json.Unmarshal(raw, &ev); err != nil {
+	if err := eventjson.Unmarshal(raw, &ev); err != nil {
 		return TriggerInput{}, &InvalidInputError{Reason: "SNS event: " + err.Error()}
 	}
 	if len(ev.Records) == 0 {
@@ -81,14 +91,19 @@ func parseSNS(raw []byte) (TriggerInput, error) {
 			NewStateValue   string `json:"NewStateValue"`
 			NewStateReason  string `json:"NewStateReason"`
 			StateChangeTime string `json:"StateChangeTime"`
+			AlarmArn        string `json:"AlarmArn"`
+			AWSAccountID    string `json:"AWSAccountId"`
 		}
-		if err := json.Unmarshal([]byte(r.SNS.Message), &msg); err != nil {
+		if err := eventjson.Unmarshal([]byte(r.SNS.Message), &msg); err != nil {
 			return TriggerInput{}, &InvalidInputError{Reason: fmt.Sprintf("SNS event: Records[%d].Sns.Message is not a CloudWatch alarm notification (JSON): %v", i, err)}
 		}
 		a, err := alarmChange(msg.AlarmName, msg.NewStateValue, msg.NewStateReason, msg.StateChangeTime)
 		if err != nil {
 			return TriggerInput{}, &InvalidInputError{Reason: fmt.Sprintf("SNS event: Records[%d].Sns.Message: %v", i, err)}
 		}
+		// SNS's message names the region in words ("US West (Oregon)"): the ARN's region is the one
+		// checked.
+		a.ARN, a.Account = msg.AlarmArn, msg.AWSAccountID
 		in.Alarms = append(in.Alarms, a)
 	}
 	return in, nil
@@ -96,8 +111,11 @@ func parseSNS(raw []byte) (TriggerInput, error) {
 
 func parseEventBridge(raw []byte) (TriggerInput, error) {
 	var ev struct {
-		DetailType string `json:"detail-type"`
-		Source     string `json:"source"`
+		DetailType string   `json:"detail-type"`
+		Source     string   `json:"source"`
+		Account    string   `json:"account"`
+		Region     string   `json:"region"`
+		Resources  []string `json:"resources"`
 		Detail     *struct {
 			AlarmName string `json:"alarmName"`
 			State     *struct {
@@ -107,7 +125,7 @@ func parseEventBridge(raw []byte) (TriggerInput, error) {
 			} `json:"state"`
 		} `json:"detail"`
 	}
-	if err := json.Unmarshal(raw, &ev); err != nil {
+	if err := eventjson.Unmarshal(raw, &ev); err != nil {
 		return TriggerInput{}, &InvalidInputError{Reason: "EventBridge event: " + err.Error()}
 	}
 	switch {
@@ -120,21 +138,38 @@ func parseEventBridge(raw []byte) (TriggerInput, error) {
 	if err != nil {
 		return TriggerInput{}, &InvalidInputError{Reason: "EventBridge event: detail: " + err.Error()}
 	}
+	if len(ev.Resources) != 1 {
+		return TriggerInput{}, &InvalidInputError{Reason: fmt.Sprintf("EventBridge event: %d resources, want the alarm's ARN alone", len(ev.Resources))}
+	}
+	a.ARN, a.Account, a.Region = ev.Resources[0], ev.Account, ev.Region
 	return TriggerInput{Source: "eventbridge", Alarms: []AlarmChange{a}}, nil
 }
 
 func parseManual(raw []byte) (TriggerInput, error) {
 	var m ManualRequest
+	if err := eventjson.Check(raw); err != nil {
+		return TriggerInput{}, &InvalidInputError{Reason: "manual request: " + err.Error()}
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		return TriggerInput{}, &InvalidInputError{Reason: `manual request: ` + err.Error() + `: want {"action": "switchover"|"failover", "reason": "..."}`}
 	}
-	if m.Action != ModeSwitchover && m.Action != ModeFailover {
-		return TriggerInput{}, &InvalidInputError{Reason: fmt.Sprintf(`manual request: action %q: want "switchover" or "failover"`, m.Action)}
+	if m.Action != ModeSwitchover && m.Action != ModeFailover && m.Action != ModeReconcile {
+		return TriggerInput{}, &InvalidInputError{Reason: fmt.Sprintf(`manual request: action %q: want "switchover", "failover" or "reconcile"`, m.Action)}
 	}
 	if strings.TrimSpace(m.Reason) == "" {
 		return TriggerInput{}, &InvalidInputError{Reason: "manual request: reason is empty: say why, it goes into the notification"}
+	}
+	if len(m.Reason) > maxReasonLen {
+		return TriggerInput{}, &InvalidInputError{Reason: fmt.Sprintf("manual request: reason is longer than %d bytes", maxReasonLen)}
+	}
+	if m.Action == ModeFailover && !m.AcknowledgeDataLoss {
+		return TriggerInput{}, &InvalidInputError{Reason: `manual request: a failover loses the writes not yet replicated: ` +
+			`add "acknowledgeDataLoss": true to ask for it, or ask for a switchover (no data loss, needs the writer)`}
+	}
+	if m.Action != ModeFailover && m.AcknowledgeDataLoss {
+		return TriggerInput{}, &InvalidInputError{Reason: "manual request: acknowledgeDataLoss is only for a failover"}
 	}
 	return TriggerInput{Source: "manual", Manual: &m}, nil
 }
@@ -159,12 +194,17 @@ func alarmChange(name, state, reason, at string) (AlarmChange, error) {
 	return AlarmChange{}, fmt.Errorf("alarm %s: state change time %q is not a timestamp like 2026-11-21T05:40:00.000+0000", name, at)
 }
 
-// IncidentName is the execution name for alarms that changed at changedAt: the region and the start
-// of the cooldown window holding changedAt. Every notification of one incident (SNS retries, several
+// IncidentName is the execution name for activation alarms that changed at changedAt: the region
+// and the start of the cooldown window holding changedAt. Every notification of one incident (SNS retries, several
 // alarms, both SNS and EventBridge) maps to the same name, so Standard workflows' idempotent
 // StartExecution collapses concurrent duplicates into one execution.
 func IncidentName(region string, changedAt time.Time, cooldown time.Duration) string {
 	return "activate-" + region + "-" + changedAt.UTC().Truncate(cooldown).Format("20060102T150405Z")
+}
+
+// ReconcileName is the execution name for the watchdog's alarm, named like IncidentName.
+func ReconcileName(region string, changedAt time.Time, cooldown time.Duration) string {
+	return "reconcile-" + region + "-" + changedAt.UTC().Truncate(cooldown).Format("20060102T150405Z")
 }
 
 // ManualName is the execution name for a manual request made at now with reason: a request
@@ -176,33 +216,48 @@ func ManualName(region string, mode Mode, now time.Time, reason string) string {
 
 // TriggerResult says what the trigger did and why.
 type TriggerResult struct {
-	Started       bool     `json:"started"`
-	ExecutionName string   `json:"executionName,omitempty"`
-	ExecutionARN  string   `json:"executionArn,omitempty"`
-	Reason        string   `json:"reason"`
-	Ignored       []string `json:"ignored,omitempty"`
+	Started       bool   `json:"started"`
+	ExecutionName string `json:"executionName,omitempty"`
+	ExecutionARN  string `json:"executionArn,omitempty"`
+	// Joined is true when the notification belongs to an execution already running: that execution
+	// is the one for the incident, and ExecutionName/ExecutionARN name it.
+	Joined  bool     `json:"joined,omitempty"`
+	Reason  string   `json:"reason"`
+	Ignored []string `json:"ignored,omitempty"`
 }
 
 // Trigger starts this region's state machine for an incident: an ALARM of one of the configured
-// alarms, or a manual request. One incident gives one execution:
+// alarms of this stack's account and region, or a manual request. One incident gives one execution:
 //
+//   - while an execution runs, every alarm notification joins it: it is already converging this
+//     region to the writer, and a second one would only be refused (a promotion is under way) and
+//     send a false failure notice;
 //   - the execution name is IncidentName, and its input depends only on the name, so concurrent
 //     notifications collapse through StartExecution's idempotency;
 //   - a later notification of the same incident finds the closed execution (ExecutionAlreadyExists)
 //     and does nothing;
-//   - a notification in the next window, within Cooldown of any execution's start, does nothing:
-//     the cooldown is read from ListExecutions.
+//   - a notification within Cooldown of any execution's start does nothing: the cooldown is read
+//     from ListExecutions.
 //
-// Manual requests skip the cooldown (an operator decided) but not a running execution.
+// Manual switchovers and failovers honour the same cooldown and refuse to start beside a running
+// execution; a manual failover needs "acknowledgeDataLoss": true. Reconcile runs (the watchdog's
+// alarms, a manual "reconcile") never promote, so they skip the cooldown. The trigger does not ask whether this region
+// already writes: the execution itself converges from whatever it finds (traffic, verification), so
+// "already writes" is never a reason to do nothing.
 type Trigger struct {
-	DB              GlobalDatabase
-	Executions      Executions
-	Region          string
-	LocalClusterARN string
-	AlarmNames      []string
-	Cooldown        time.Duration
-	Log             *slog.Logger
-	Now             func() time.Time
+	Executions Executions
+	Region     string
+	// AccountID is the stack's account: alarms of other accounts are ignored.
+	AccountID string
+	// AlarmNames are the alarms that activate this region (mode auto).
+	AlarmNames []string
+	// ReconcileAlarmNames are the watchdog's alarms: they start a reconcile run, which never
+	// promotes, so they skip the cooldown (an activation that left traffic behind is repaired at
+	// once) but still join a running execution.
+	ReconcileAlarmNames []string
+	Cooldown            time.Duration
+	Log                 *slog.Logger
+	Now                 func() time.Time
 }
 
 // Handle handles one trigger invocation.
@@ -218,61 +273,73 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 		res.ExecutionName = ManualName(h.Region, in.Manual.Action, now, in.Manual.Reason)
 		run = Run{Region: h.Region, Mode: in.Manual.Action, Reason: "manual: " + in.Manual.Reason, Incident: res.ExecutionName, DetectedAt: now.UTC()}
 	} else {
-		var firing []AlarmChange
+		var firing, reconcile []AlarmChange
 		for _, a := range in.Alarms {
 			switch {
-			case !slices.Contains(h.AlarmNames, a.Name):
+			case !slices.Contains(h.AlarmNames, a.Name) && !slices.Contains(h.ReconcileAlarmNames, a.Name):
 				res.Ignored = append(res.Ignored, a.Name+": not a configured alarm")
+			case !h.ownAlarm(a):
+				res.Ignored = append(res.Ignored, fmt.Sprintf("%s: ARN %q (account %q, region %q) is not this stack's alarm in account %s, region %s",
+					a.Name, truncate(a.ARN, 200), truncate(a.Account, 20), truncate(a.Region, 30), h.AccountID, h.Region))
 			case a.State != "ALARM":
 				res.Ignored = append(res.Ignored, a.Name+": "+a.State)
-			default:
+			case slices.Contains(h.AlarmNames, a.Name):
 				firing = append(firing, a)
+			default:
+				reconcile = append(reconcile, a)
 			}
 		}
-		if len(firing) == 0 {
-			res.Reason = "no configured alarm is in ALARM: nothing to do"
+		byTime := func(a, b AlarmChange) int { return a.ChangedAt.Compare(b.ChangedAt) }
+		// The input must not depend on which notification arrived: the alarm's own reason differs
+		// between alarms of one incident, so it is logged here, not passed on.
+		switch {
+		case len(firing) > 0:
+			first := slices.MinFunc(firing, byTime)
+			res.ExecutionName = IncidentName(h.Region, first.ChangedAt, h.Cooldown)
+			run = Run{Region: h.Region, Mode: ModeAuto, Reason: "alarm", Incident: res.ExecutionName, DetectedAt: first.ChangedAt.Truncate(time.Second)}
+		case len(reconcile) > 0:
+			first := slices.MinFunc(reconcile, byTime)
+			res.ExecutionName = ReconcileName(h.Region, first.ChangedAt, h.Cooldown)
+			run = Run{Region: h.Region, Mode: ModeReconcile, Reason: "watchdog alarm", Incident: res.ExecutionName, DetectedAt: first.ChangedAt.Truncate(time.Second)}
+		default:
+			res.Reason = "no configured alarm of this stack is in ALARM: nothing to do"
 			h.log(ctx, in.Source, res)
 			return res, nil
 		}
-		first := slices.MinFunc(firing, func(a, b AlarmChange) int { return a.ChangedAt.Compare(b.ChangedAt) })
-		res.ExecutionName = IncidentName(h.Region, first.ChangedAt, h.Cooldown)
-		// The input must not depend on which notification arrived: the alarm's own reason differs
-		// between alarms of one incident, so it is logged here, not passed on.
-		run = Run{Region: h.Region, Mode: ModeAuto, Reason: "alarm", Incident: res.ExecutionName,
-			DetectedAt: first.ChangedAt.Truncate(time.Second)}
 	}
 
-	topo, err := h.DB.Describe(ctx)
+	running, err := h.Executions.Running(ctx)
 	if err != nil {
-		return TriggerResult{}, fmt.Errorf("describe the global cluster: %w", err)
+		return TriggerResult{}, fmt.Errorf("list running executions: %w", err)
 	}
-	if local, _ := topo.Member(h.LocalClusterARN); local.IsWriter && topo.Failover == nil {
-		res.Reason = h.Region + " already writes: nothing to do"
+	for _, e := range running {
+		if e.Name == res.ExecutionName {
+			continue // the same request again: StartExecution answers it idempotently below
+		}
+		if in.Manual != nil {
+			res.Reason = fmt.Sprintf("execution %s is still running: wait for it, or stop it, before asking again", e.Name)
+		} else {
+			res.Joined, res.ExecutionName, res.ExecutionARN = true, e.Name, e.ARN
+			res.Reason = fmt.Sprintf("execution %s is running and converging this region: this notification joins it", e.Name)
+		}
 		h.log(ctx, in.Source, res)
 		return res, nil
 	}
-
-	since := now.Add(-h.Cooldown)
-	if in.Manual != nil {
-		since = now.Add(-24 * time.Hour)
-	}
-	recent, err := h.Executions.StartedSince(ctx, since)
-	if err != nil {
-		return TriggerResult{}, fmt.Errorf("list recent executions: %w", err)
+	var recent []ExecutionSummary
+	if run.Mode != ModeReconcile {
+		if recent, err = h.Executions.StartedSince(ctx, now.Add(-h.Cooldown)); err != nil {
+			return TriggerResult{}, fmt.Errorf("list recent executions: %w", err)
+		}
 	}
 	for _, e := range recent {
 		if e.Name == res.ExecutionName {
 			continue
 		}
-		if e.Status == "RUNNING" || in.Manual == nil {
-			res.Reason = fmt.Sprintf("execution %s (%s) started at %s, within the cooldown of %s: not starting another",
-				e.Name, e.Status, e.StartedAt.UTC().Format(time.RFC3339), h.Cooldown)
-			if in.Manual != nil {
-				res.Reason = fmt.Sprintf("execution %s is still running: wait for it, or stop it, before asking again", e.Name)
-			}
-			h.log(ctx, in.Source, res)
-			return res, nil
-		}
+		res.Reason = fmt.Sprintf("execution %s (%s) started at %s, within the cooldown of %s: not starting another; "+
+			"check `switchyard status` and ask again after the cooldown",
+			e.Name, e.Status, e.StartedAt.UTC().Format(time.RFC3339), h.Cooldown)
+		h.log(ctx, in.Source, res)
+		return res, nil
 	}
 
 	input, err := json.Marshal(run)
@@ -294,10 +361,34 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 	return res, nil
 }
 
+// ownAlarm says whether a's ARN is arn:<partition>:cloudwatch:<this region>:<this account>:alarm:<its
+// name> and its envelope, where it has one, names the same account and region. Anyone who can
+// publish to the topic or put an event on the bus can write a notification for our alarm's name;
+// only CloudWatch in this stack's account and region can make one whose ARN is ours, and the
+// trigger's permissions are granted to those sources alone.
+func (h *Trigger) ownAlarm(a AlarmChange) bool {
+	parts := strings.SplitN(a.ARN, ":", 7)
+	if len(parts) != 7 || parts[0] != "arn" || parts[1] == "" || parts[2] != "cloudwatch" ||
+		parts[3] != h.Region || parts[4] != h.AccountID || parts[5] != "alarm" || parts[6] != a.Name {
+		return false
+	}
+	return (a.Account == "" || a.Account == h.AccountID) && (a.Region == "" || a.Region == h.Region)
+}
+
+// ARNAccount is the account ID in an ARN (arn:partition:service:region:account:...), "" when arn is
+// not one.
+func ARNAccount(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
+}
+
 func (h *Trigger) log(ctx context.Context, source string, res TriggerResult) {
 	if h.Log == nil {
 		return
 	}
-	h.Log.InfoContext(ctx, "trigger", "source", source, "started", res.Started, "executionName", res.ExecutionName,
+	h.Log.InfoContext(ctx, "trigger", "source", source, "started", res.Started, "joined", res.Joined, "executionName", res.ExecutionName,
 		"reason", res.Reason, "ignored", res.Ignored)
 }

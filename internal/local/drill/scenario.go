@@ -78,7 +78,11 @@ func (e *Env) prepare(ctx context.Context, name string) error {
 // orchestrate asks a region's failover-trigger for a manual switchover or failover and waits
 // for the execution it starts.
 func (e *Env) orchestrate(ctx context.Context, r *Region, action, reason string) (string, error) {
-	in, _ := json.Marshal(map[string]string{"action": action, "reason": reason})
+	req := map[string]any{"action": action, "reason": reason}
+	if action == "failover" {
+		req["acknowledgeDataLoss"] = true // the drill's failover is the unplanned loss of region A
+	}
+	in, _ := json.Marshal(req)
 	out, err := e.trigger(ctx, r, in)
 	if err != nil {
 		return "", err
