@@ -1,0 +1,239 @@
+package sfnlocal_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard-dr/switchyard/internal/failover"
+	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
+)
+
+// Convergence through the real state machine, the real binaries and localcloud: whatever state an
+// interrupted run left, the next run ends with one writer, all traffic on it, verified, and exactly
+// one notice.
+
+// invokeStep runs one function binary of region directly, as a Step Functions runner that died
+// after that step would have left things.
+func (d *drill) invokeStep(t *testing.T, region, fn string, in []byte) ([]byte, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := d.regions[region].host.Invoke(ctx, fn, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FunctionError != nil {
+		return res.Payload, res.FunctionError.Type + ": " + res.FunctionError.Message
+	}
+	return res.Payload, ""
+}
+
+// writer is the region whose cluster the emulated global database reports as the writer.
+func (d *drill) writer(t *testing.T) string {
+	t.Helper()
+	topo, err := d.db.Describe(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range topo.Members {
+		for name, r := range d.regions {
+			if m.Writer && m.ARN == r.cluster {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+func (d *drill) alarm(t *testing.T, region, alarmName string, changedAt time.Time) failover.TriggerResult {
+	t.Helper()
+	b, err := os.ReadFile("../../../events/failover-trigger/sns-alarm.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.ReplaceAll(string(b), "111122223333", localcloud.DefaultAccount)
+	s = strings.ReplaceAll(s, "switchyard-peer-writer-unhealthy", alarmName)
+	s = strings.ReplaceAll(s, "us-west-2", region)
+	s = strings.Replace(s, "2026-11-21T05:40:12.345+0000", changedAt.UTC().Format("2006-01-02T15:04:05.000-0700"), 1)
+	out, fnErr := d.invokeStep(t, region, "failover-trigger", []byte(s))
+	if fnErr != "" {
+		t.Fatalf("trigger: %s", fnErr)
+	}
+	var tr failover.TriggerResult
+	if err := json.Unmarshal(out, &tr); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func (d *drill) noticesSince(n int) []failover.Report {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var reps []failover.Report
+	for _, m := range d.notices[n:] {
+		var r failover.Report
+		_ = json.Unmarshal([]byte(m.Message), &r)
+		reps = append(reps, r)
+	}
+	return reps
+}
+
+func (d *drill) noticeCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.notices)
+}
+
+// TestLocalRunnerKilledAfterPromote: the runner died after Promote asked for the switchover (or
+// during Await): the promotion completes on its own, traffic stays on the old region, which no
+// longer writes. The next alarm's run finds this region already writing and must still move traffic
+// and verify, instead of answering "already writes: nothing to do".
+func TestLocalRunnerKilledAfterPromote(t *testing.T) {
+	d := newDrill(t, localcloud.Timing{})
+	run := failover.Run{Region: "us-west-2", Mode: failover.ModeSwitchover, Reason: "manual: interrupted", Incident: "switchover-interrupted",
+		DetectedAt: time.Now().UTC()}
+	in, _ := json.Marshal(run)
+	out, fnErr := d.invokeStep(t, "us-west-2", "failover-preflight", in)
+	if fnErr != "" {
+		t.Fatal(fnErr)
+	}
+	if _, fnErr = d.invokeStep(t, "us-west-2", "failover-promote", out); fnErr != "" {
+		t.Fatal(fnErr)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for d.writer(t) != "us-west-2" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d.writer(t) != "us-west-2" || d.serving.Load() != "us-east-1" {
+		t.Fatalf("setup: writer %s, serving %s; want us-west-2 writing with traffic left on us-east-1", d.writer(t), d.serving.Load())
+	}
+
+	seen := d.noticeCount()
+	tr := d.alarm(t, "us-west-2", "switchyard-peer-writer-unhealthy", time.Now())
+	if !tr.Started {
+		t.Fatalf("trigger: got %+v, want an execution started although us-west-2 already writes", tr)
+	}
+	assertConverged(t, d, tr.ExecutionARN, seen, "us-west-2", failover.OutcomeReconciled)
+}
+
+// TestLocalRunnerKilledDuringPromotion: the runner died while the switchover was still under way.
+// A new run must follow the promotion in progress (not be refused because a FailoverState exists),
+// then move traffic and verify.
+func TestLocalRunnerKilledDuringPromotion(t *testing.T) {
+	d := newDrill(t, localcloud.Timing{FailoverPending: 5 * time.Millisecond, FailoverPromote: 5 * time.Second, CloudFrontPropagation: 20 * time.Millisecond},
+		"PROMOTION_TIMEOUT=30s")
+	run := failover.Run{Region: "us-west-2", Mode: failover.ModeSwitchover, Reason: "manual: interrupted", Incident: "switchover-interrupted",
+		DetectedAt: time.Now().UTC()}
+	in, _ := json.Marshal(run)
+	out, fnErr := d.invokeStep(t, "us-west-2", "failover-preflight", in)
+	if fnErr != "" {
+		t.Fatal(fnErr)
+	}
+	if _, fnErr = d.invokeStep(t, "us-west-2", "failover-promote", out); fnErr != "" {
+		t.Fatal(fnErr)
+	}
+	seen := d.noticeCount()
+	tr := d.alarm(t, "us-west-2", "switchyard-peer-writer-unhealthy", time.Now())
+	if !tr.Started {
+		t.Fatalf("trigger: got %+v, want an execution started", tr)
+	}
+	rep := assertConverged(t, d, tr.ExecutionARN, seen, "us-west-2", failover.OutcomeActivated)
+	if rep.Decision == nil || rep.Decision.Action != failover.ActionFollow {
+		t.Errorf("decision: got %+v, want follow", rep.Decision)
+	}
+	if got := d.cloud.Calls("rds:SwitchoverGlobalCluster"); got != 1 {
+		t.Errorf("switchovers asked: got %d, want the interrupted run's one only", got)
+	}
+}
+
+// TestLocalWatchdogAlarmReconciles: the watchdog's alarm in the region that writes starts a
+// reconcile run within the cooldown of the activation that left traffic behind.
+func TestLocalWatchdogAlarmReconciles(t *testing.T) {
+	d := newDrill(t, localcloud.Timing{})
+	if err := d.db.Switchover(context.Background(), d.regions["us-west-2"].cluster); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for d.writer(t) != "us-west-2" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	seen := d.noticeCount()
+	tr := d.alarm(t, "us-west-2", "switchyard-writer-inconsistent", time.Now())
+	if !tr.Started || !strings.HasPrefix(tr.ExecutionName, "reconcile-us-west-2-") {
+		t.Fatalf("trigger: got %+v, want a reconcile execution", tr)
+	}
+	assertConverged(t, d, tr.ExecutionARN, seen, "us-west-2", failover.OutcomeReconciled)
+
+	// In the region that does not write, a reconcile never promotes: refused and reported.
+	seen = d.noticeCount()
+	tr = d.alarm(t, "us-east-1", "switchyard-writer-inconsistent", time.Now())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if status, err := d.cloud.WaitExecution(ctx, tr.ExecutionARN); err != nil || status != localcloud.ExecutionFailed {
+		t.Errorf("reconcile in us-east-1: got %s, %v; want FAILED (refused)", status, err)
+	}
+	if d.writer(t) != "us-west-2" || d.cloud.Calls("rds:SwitchoverGlobalCluster")+d.cloud.Calls("rds:FailoverGlobalCluster") != 0 {
+		t.Errorf("reconcile in a reader region promoted: writer %s", d.writer(t))
+	}
+}
+
+// TestLocalSecondAlarmJoinsRunningExecution: a new ALARM transition after the cooldown while the
+// first execution still runs joins it: exactly one execution and one success notice, no false
+// failure notice.
+func TestLocalSecondAlarmJoinsRunningExecution(t *testing.T) {
+	d := newDrill(t, localcloud.Timing{FailoverPending: 5 * time.Millisecond, FailoverPromote: 4 * time.Second, CloudFrontPropagation: 20 * time.Millisecond},
+		"COOLDOWN=1s", "PROMOTION_TIMEOUT=30s")
+	seen := d.noticeCount()
+	first := d.alarm(t, "us-west-2", "switchyard-peer-writer-unhealthy", time.Now())
+	if !first.Started {
+		t.Fatalf("first alarm: got %+v, want started", first)
+	}
+	time.Sleep(1100 * time.Millisecond) // past the cooldown, into the next incident window
+	second := d.alarm(t, "us-west-2", "switchyard-peer-writer-unhealthy", time.Now())
+	if second.Started || !second.Joined || second.ExecutionARN != first.ExecutionARN {
+		t.Fatalf("second alarm: got %+v, want it to join %s", second, first.ExecutionARN)
+	}
+	assertConverged(t, d, first.ExecutionARN, seen, "us-west-2", failover.OutcomeActivated)
+}
+
+// TestLocalForgedPromoteInputRefused: issue 17 item 2 through the real binary. Under
+// ALLOW_DATA_LOSS=false, promote invoked directly with a failover decision preflight never made
+// must refuse and call nothing.
+func TestLocalForgedPromoteInputRefused(t *testing.T) {
+	d := newDrill(t, localcloud.Timing{}, "ALLOW_DATA_LOSS=false")
+	d.cloud.SetRegionDown("us-east-1", true)
+	d.regions["us-east-1"].down.Store(true)
+	forged := `{"region":"us-west-2","mode":"auto","reason":"alarm","incident":"forged","phases":[],"decision":{"action":"failover"}}`
+	_, fnErr := d.invokeStep(t, "us-west-2", "failover-promote", []byte(forged))
+	if !strings.HasPrefix(fnErr, "RefusedError: ") || !strings.Contains(fnErr, "ALLOW_DATA_LOSS") {
+		t.Errorf("got %q, want RefusedError naming ALLOW_DATA_LOSS", fnErr)
+	}
+	if n := d.cloud.Calls("rds:FailoverGlobalCluster") + d.cloud.Calls("rds:SwitchoverGlobalCluster"); n != 0 {
+		t.Errorf("promotion calls: got %d, want none", n)
+	}
+}
+
+// assertConverged waits for the execution and checks the end state: SUCCEEDED, region writes, the
+// public endpoint serves it, and exactly one notice since seen, with outcome want.
+func assertConverged(t *testing.T, d *drill, executionARN string, seen int, region string, want failover.Outcome) failover.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	status, err := d.cloud.WaitExecution(ctx, executionARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices := d.noticesSince(seen)
+	if status != localcloud.ExecutionSucceeded || d.writer(t) != region || d.serving.Load() != region || len(notices) != 1 {
+		t.Fatalf("got status %s, writer %s, serving %s, %d notices (%+v); want SUCCEEDED, %s writing and serving, one notice",
+			status, d.writer(t), d.serving.Load(), len(notices), notices, region)
+	}
+	if notices[0].Outcome != want {
+		t.Errorf("outcome: got %s, want %s", notices[0].Outcome, want)
+	}
+	return notices[0]
+}
