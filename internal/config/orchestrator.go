@@ -3,8 +3,8 @@
 // Variables (required by the functions listed; defaults in brackets):
 //
 //	SWITCHYARD_REGION   the region this deployment activates [AWS_REGION]             all
-//	GLOBAL_CLUSTER_ID   the Aurora global cluster's identifier                         trigger, preflight, promote, await, traffic
-//	LOCAL_CLUSTER_ARN   this region's Aurora cluster ARN                               trigger, preflight, promote, await, traffic
+//	GLOBAL_CLUSTER_ID   the Aurora global cluster's identifier                         preflight, promote, await, traffic
+//	LOCAL_CLUSTER_ARN   this region's Aurora cluster ARN                               preflight, promote, await, traffic
 //	PEER_API_URL        the other region's API base URL (its /health is probed)        preflight, promote, peer-prober
 //	LOCAL_API_URL       this region's API base URL                                     verify, peer-prober
 //	PUBLIC_URL          the public endpoint's base URL                                 verify, peer-prober
@@ -126,7 +126,7 @@ func (d Orchestrator) Env() map[string]string {
 // The variables each function needs beyond SWITCHYARD_REGION.
 var (
 	databaseVars  = []string{"GLOBAL_CLUSTER_ID", "LOCAL_CLUSTER_ARN"}
-	TriggerVars   = append([]string{"STATE_MACHINE_ARN", "ALARM_NAMES"}, databaseVars...)
+	TriggerVars   = []string{"STATE_MACHINE_ARN", "ALARM_NAMES"}
 	PreflightVars = append([]string{"PEER_API_URL"}, databaseVars...)
 	PromoteVars   = append([]string{"PEER_API_URL"}, databaseVars...)
 	AwaitVars     = databaseVars

@@ -136,14 +136,23 @@ func TestLocalRunnerKilledDuringPromotion(t *testing.T) {
 	if _, fnErr = d.invokeStep(t, "us-west-2", "failover-promote", out); fnErr != "" {
 		t.Fatal(fnErr)
 	}
+	// While the promotion runs, a fresh preflight follows it instead of refusing.
+	fresh, _ := json.Marshal(failover.Run{Region: "us-west-2", Mode: failover.ModeAuto, Reason: "alarm", Incident: "probe", DetectedAt: time.Now().UTC()})
+	out, fnErr = d.invokeStep(t, "us-west-2", "failover-preflight", fresh)
+	var pre failover.Run
+	if err := json.Unmarshal(out, &pre); fnErr != "" || err != nil || pre.Decision == nil || pre.Decision.Action != failover.ActionFollow {
+		t.Fatalf("preflight during the promotion: got %s %s, want decision follow", out, fnErr)
+	}
 	seen := d.noticeCount()
 	tr := d.alarm(t, "us-west-2", "switchyard-peer-writer-unhealthy", time.Now())
 	if !tr.Started {
 		t.Fatalf("trigger: got %+v, want an execution started", tr)
 	}
-	rep := assertConverged(t, d, tr.ExecutionARN, seen, "us-west-2", failover.OutcomeActivated)
-	if rep.Decision == nil || rep.Decision.Action != failover.ActionFollow {
-		t.Errorf("decision: got %+v, want follow", rep.Decision)
+	// On a loaded machine the promotion may finish before the execution's first step: then the run
+	// finds this region writing and only moves traffic. Either way it converges.
+	rep := assertConverged(t, d, tr.ExecutionARN, seen, "us-west-2", "")
+	if rep.Outcome != failover.OutcomeActivated && rep.Outcome != failover.OutcomeReconciled {
+		t.Errorf("outcome: got %s, want activated or reconciled", rep.Outcome)
 	}
 	if got := d.cloud.Calls("rds:SwitchoverGlobalCluster"); got != 1 {
 		t.Errorf("switchovers asked: got %d, want the interrupted run's one only", got)
@@ -218,7 +227,7 @@ func TestLocalForgedPromoteInputRefused(t *testing.T) {
 }
 
 // assertConverged waits for the execution and checks the end state: SUCCEEDED, region writes, the
-// public endpoint serves it, and exactly one notice since seen, with outcome want.
+// public endpoint serves it, and exactly one notice since seen, with outcome want ("" for any).
 func assertConverged(t *testing.T, d *drill, executionARN string, seen int, region string, want failover.Outcome) failover.Report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -232,7 +241,7 @@ func assertConverged(t *testing.T, d *drill, executionARN string, seen int, regi
 		t.Fatalf("got status %s, writer %s, serving %s, %d notices (%+v); want SUCCEEDED, %s writing and serving, one notice",
 			status, d.writer(t), d.serving.Load(), len(notices), notices, region)
 	}
-	if notices[0].Outcome != want {
+	if want != "" && notices[0].Outcome != want {
 		t.Errorf("outcome: got %s, want %s", notices[0].Outcome, want)
 	}
 	return notices[0]
