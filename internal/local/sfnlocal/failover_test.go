@@ -436,7 +436,9 @@ func TestLocalAlarmStormStartsOneExecution(t *testing.T) {
 		return b
 	}
 	// The fixtures' alarms belong to account 111122223333; localcloud's stack is in its own account.
-	ours := func(b []byte) []byte { return []byte(strings.ReplaceAll(string(b), "111122223333", localcloud.DefaultAccount)) }
+	ours := func(b []byte) []byte {
+		return []byte(strings.ReplaceAll(string(b), "111122223333", localcloud.DefaultAccount))
+	}
 	sns, eb := ours(read("sns-alarm.json")), ours(read("eventbridge-alarm.json"))
 	var (
 		wg      sync.WaitGroup
