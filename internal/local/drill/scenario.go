@@ -189,7 +189,8 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		rep.failf("the writer is %s after the %s, want %s", writer.Name, name, to.Name)
 	}
 	rep.Outcomes = CountOutcomes(rec.Attempts)
-	rep.Outages = Outages(rec.Attempts)
+	rep.Fault = faultAt
+	rep.Outages = Outages(rec.Attempts, faultAt)
 	for _, o := range rep.Outages {
 		rep.RTO = max(rep.RTO, o.RTO(rep.End))
 	}
