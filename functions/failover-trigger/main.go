@@ -1,5 +1,6 @@
 // Command failover-trigger starts this region's state machine for an ALARM of a configured alarm
-// (SNS or EventBridge) or a manual request, once per incident.
+// (SNS or EventBridge) or a manual request, once per incident, and re-drives the incident's run,
+// bounded and with backoff, when an execution fails or is aborted.
 package main
 
 import (
@@ -25,6 +26,7 @@ func main() {
 	h := &failover.Trigger{
 		Executions: &awsadapter.Executions{SFN: sfn.NewFromConfig(cfg), StateMachineARN: d.StateMachineARN},
 		Region:     d.Region, AccountID: failover.ARNAccount(d.StateMachineARN), AlarmNames: d.AlarmNames, ReconcileAlarmNames: d.ReconcileAlarmNames, Cooldown: d.Cooldown, Log: log,
+		StateMachineARN: d.StateMachineARN, MaxRedrives: d.RedriveMax, RedriveBackoff: d.RedriveBackoff,
 	}
 	lambda.Start(h.Handle)
 }

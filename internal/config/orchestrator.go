@@ -24,6 +24,8 @@
 //	ALARM_NAMES         comma-separated alarms the trigger acts on                     trigger
 //	RECONCILE_ALARM_NAMES  comma-separated watchdog alarms: start a reconcile run       trigger
 //	COOLDOWN            incident window and cooldown between executions [30m]          trigger
+//	REDRIVE_MAX         new executions per incident after failed ones, 0 for none [3]  trigger
+//	REDRIVE_BACKOFF     delay before the first re-drive, doubled each time [30s]      trigger
 //	PROBE_SAMPLES       probes per invocation [6]                                      peer-prober
 //	PROBE_INTERVAL      time between probes [10s]                                      peer-prober
 //	PROBE_TIMEOUT       timeout of each probe [2s]                                     peer-prober
@@ -75,6 +77,8 @@ type Orchestrator struct {
 	AlarmNames            []string
 	ReconcileAlarmNames   []string
 	Cooldown              time.Duration
+	RedriveMax            int
+	RedriveBackoff        time.Duration
 	ProbeSamples          int
 	ProbeInterval         time.Duration
 	ProbeTimeout          time.Duration
@@ -86,7 +90,7 @@ func OrchestratorDefaults() Orchestrator {
 	return Orchestrator{
 		MaxLag: time.Minute, LagMetric: "AuroraGlobalDBRPOLag", PromotionTimeout: 15 * time.Minute,
 		TrafficMode: "cloudfront", RecordType: "CNAME", RecordTTL: 60, HTTPTimeout: 5 * time.Second,
-		Cooldown: 30 * time.Minute, ProbeSamples: 6, ProbeInterval: 10 * time.Second,
+		Cooldown: 30 * time.Minute, RedriveMax: 3, RedriveBackoff: 30 * time.Second, ProbeSamples: 6, ProbeInterval: 10 * time.Second,
 		ProbeTimeout: 2 * time.Second, MetricNamespace: "Switchyard",
 	}
 }
@@ -113,6 +117,7 @@ func (d Orchestrator) Env() map[string]string {
 		"CANARY_TOKEN_URL": d.CanaryTokenURL, "CANARY_CLIENT_SECRET_ARN": d.CanaryClientSecretARN, "CANARY_SCOPE": d.CanaryScope,
 		"TOPIC_ARN": d.TopicARN, "STATE_MACHINE_ARN": d.StateMachineARN, "ALARM_NAMES": strings.Join(d.AlarmNames, ","),
 		"RECONCILE_ALARM_NAMES": strings.Join(d.ReconcileAlarmNames, ","), "COOLDOWN": d.Cooldown.String(),
+		"REDRIVE_MAX": strconv.Itoa(d.RedriveMax), "REDRIVE_BACKOFF": d.RedriveBackoff.String(),
 		"PROBE_SAMPLES": strconv.Itoa(d.ProbeSamples), "PROBE_TIMEOUT": d.ProbeTimeout.String(), "METRIC_NAMESPACE": d.MetricNamespace,
 	}
 	for k, v := range m {
@@ -185,6 +190,7 @@ func LoadOrchestrator(env Lookup, required []string) (Orchestrator, error) {
 	dur("PROMOTION_TIMEOUT", &d.PromotionTimeout)
 	dur("HTTP_TIMEOUT", &d.HTTPTimeout)
 	dur("COOLDOWN", &d.Cooldown)
+	dur("REDRIVE_BACKOFF", &d.RedriveBackoff)
 	dur("PROBE_INTERVAL", &d.ProbeInterval)
 	dur("PROBE_TIMEOUT", &d.ProbeTimeout)
 	if v := strings.TrimSpace(getenv("ALLOW_DATA_LOSS")); v != "" {
@@ -200,6 +206,13 @@ func LoadOrchestrator(env Lookup, required []string) (Orchestrator, error) {
 			errs = append(errs, fmt.Errorf("RECORD_TTL=%q: want a number of seconds", v))
 		}
 		d.RecordTTL = n
+	}
+	if v := strings.TrimSpace(getenv("REDRIVE_MAX")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10 {
+			errs = append(errs, fmt.Errorf("REDRIVE_MAX=%q: want a number from 0 to 10", v))
+		}
+		d.RedriveMax = n
 	}
 	if v := strings.TrimSpace(getenv("PROBE_SAMPLES")); v != "" {
 		n, err := strconv.Atoi(v)

@@ -38,12 +38,25 @@ type ManualRequest struct {
 	AcknowledgeDataLoss bool   `json:"acknowledgeDataLoss,omitempty"`
 }
 
-// TriggerInput is a parsed trigger invocation: alarm changes, or one manual request.
+// ExecutionChange is a "Step Functions Execution Status Change" event for an execution that ended.
+type ExecutionChange struct {
+	ARN, StateMachineARN, Name, Status string
+	// Input is the execution's input as the event carries it; "" when the event left it out.
+	Input string
+	// Error is the error name of a failed execution, when the event carries it.
+	Error string
+	// Account and Region are the event's envelope.
+	Account, Region string
+}
+
+// TriggerInput is a parsed trigger invocation: alarm changes, one manual request, or the end of an
+// execution.
 type TriggerInput struct {
-	// Source is "sns", "eventbridge" or "manual".
-	Source string
-	Alarms []AlarmChange
-	Manual *ManualRequest
+	// Source is "sns", "eventbridge", "manual" or "execution".
+	Source    string
+	Alarms    []AlarmChange
+	Manual    *ManualRequest
+	Execution *ExecutionChange
 }
 
 // ParseTrigger recognises the three inputs the trigger accepts: an SNS event carrying CloudWatch
@@ -57,6 +70,8 @@ func ParseTrigger(raw []byte) (TriggerInput, error) {
 	switch {
 	case shape["Records"] != nil:
 		return parseSNS(raw)
+	case string(shape["detail-type"]) == `"Step Functions Execution Status Change"`:
+		return parseExecutionChange(raw)
 	case shape["detail-type"] != nil:
 		return parseEventBridge(raw)
 	case shape["action"] != nil:
@@ -143,6 +158,38 @@ func parseEventBridge(raw []byte) (TriggerInput, error) {
 	}
 	a.ARN, a.Account, a.Region = ev.Resources[0], ev.Account, ev.Region
 	return TriggerInput{Source: "eventbridge", Alarms: []AlarmChange{a}}, nil
+}
+
+func parseExecutionChange(raw []byte) (TriggerInput, error) {
+	var ev struct {
+		Source  string `json:"source"`
+		Account string `json:"account"`
+		Region  string `json:"region"`
+		Detail  *struct {
+			ExecutionArn    string  `json:"executionArn"`
+			StateMachineArn string  `json:"stateMachineArn"`
+			Name            string  `json:"name"`
+			Status          string  `json:"status"`
+			Input           *string `json:"input"`
+			Error           *string `json:"error"`
+		} `json:"detail"`
+	}
+	if err := eventjson.Unmarshal(raw, &ev); err != nil {
+		return TriggerInput{}, &InvalidInputError{Reason: "Step Functions event: " + err.Error()}
+	}
+	if ev.Source != "aws.states" || ev.Detail == nil || ev.Detail.ExecutionArn == "" {
+		return TriggerInput{}, &InvalidInputError{Reason: `Step Functions event: want source "aws.states" and detail.executionArn`}
+	}
+	d := ev.Detail
+	c := &ExecutionChange{ARN: d.ExecutionArn, StateMachineARN: d.StateMachineArn, Name: d.Name, Status: d.Status,
+		Account: ev.Account, Region: ev.Region}
+	if d.Input != nil {
+		c.Input = *d.Input
+	}
+	if d.Error != nil {
+		c.Error = *d.Error
+	}
+	return TriggerInput{Source: "execution", Execution: c}, nil
 }
 
 func parseManual(raw []byte) (TriggerInput, error) {
@@ -251,6 +298,12 @@ type Trigger struct {
 	AccountID string
 	// AlarmNames are the alarms that activate this region (mode auto).
 	AlarmNames []string
+	// StateMachineARN is this region's state machine: only its executions are re-driven.
+	StateMachineARN string
+	// MaxRedrives bounds the new executions started for one incident after failed or aborted ones;
+	// RedriveBackoff is the first one's delay, doubled each time (0 disables re-driving).
+	MaxRedrives    int
+	RedriveBackoff time.Duration
 	// ReconcileAlarmNames are the watchdog's alarms: they start a reconcile run, which never
 	// promotes, so they skip the cooldown (an activation that left traffic behind is repaired at
 	// once) but still join a running execution.
@@ -269,6 +322,9 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 	now := clock(h.Now)
 	var res TriggerResult
 	var run Run
+	if in.Execution != nil {
+		return h.redrive(ctx, *in.Execution)
+	}
 	if in.Manual != nil {
 		res.ExecutionName = ManualName(h.Region, in.Manual.Action, now, in.Manual.Reason)
 		run = Run{Region: h.Region, Mode: in.Manual.Action, Reason: "manual: " + in.Manual.Reason, Incident: res.ExecutionName, DetectedAt: now.UTC()}
@@ -359,6 +415,83 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 	}
 	h.log(ctx, in.Source, res)
 	return res, nil
+}
+
+// Errors a re-run cannot cure: the decision refused (policy, health, lag) or the input was wrong.
+// The failure notice already said why; a re-drive would only repeat it.
+var notRedriven = map[string]bool{"RefusedError": true, "InvalidInputError": true}
+
+// redrive starts a new execution for the incident of an execution that failed, was aborted or
+// timed out, after a backoff the state machine waits out itself (RetryDelaySeconds), at most
+// MaxRedrives times per incident. The new run starts from the facts, not from where the old one
+// stopped: every step converges from whatever state it finds.
+func (h *Trigger) redrive(ctx context.Context, c ExecutionChange) (TriggerResult, error) {
+	res := TriggerResult{ExecutionName: c.Name}
+	done := func(format string, args ...any) (TriggerResult, error) {
+		res.Reason = fmt.Sprintf(format, args...)
+		h.log(ctx, "execution", res)
+		return res, nil
+	}
+	switch {
+	case c.StateMachineARN != h.StateMachineARN || (c.Account != "" && c.Account != h.AccountID) || (c.Region != "" && c.Region != h.Region):
+		return done("execution %s is not of this region's state machine: ignored", truncate(c.ARN, 200))
+	case c.Status != "FAILED" && c.Status != "ABORTED" && c.Status != "TIMED_OUT":
+		return done("execution %s ended %s: nothing to re-drive", c.Name, truncate(c.Status, 20))
+	case notRedriven[c.Error]:
+		return done("execution %s failed with %s: a re-run would be refused the same way, not re-driven", c.Name, c.Error)
+	case h.MaxRedrives <= 0 || h.RedriveBackoff <= 0:
+		return done("re-driving is off")
+	case c.Input == "":
+		return done("execution %s: the event carries no input; not re-driven (start one with switchyard reconcile)", c.Name)
+	}
+	var prev Run
+	if err := eventjson.Unmarshal([]byte(c.Input), &prev); err != nil {
+		return TriggerResult{}, &InvalidInputError{Reason: "Step Functions event: detail.input: " + err.Error()}
+	}
+	if err := prev.validate(h.Region); err != nil {
+		return TriggerResult{}, err
+	}
+	if prev.Attempt >= h.MaxRedrives {
+		if h.Log != nil {
+			h.Log.ErrorContext(ctx, "redrive: giving up", "incident", prev.Incident, "attempts", prev.Attempt+1, "lastExecution", c.Name)
+		}
+		return done("incident %s: %d runs failed, the bound of %d re-drives is reached: giving up; see switchyard status", prev.Incident, prev.Attempt+1, h.MaxRedrives)
+	}
+	running, err := h.Executions.Running(ctx)
+	if err != nil {
+		return TriggerResult{}, fmt.Errorf("list running executions: %w", err)
+	}
+	if len(running) > 0 {
+		res.Joined, res.ExecutionName, res.ExecutionARN = true, running[0].Name, running[0].ARN
+		return done("execution %s is running and converging this region: no re-drive needed", running[0].Name)
+	}
+	attempt := prev.Attempt + 1
+	delay := h.RedriveBackoff << (attempt - 1)
+	run := Run{Region: prev.Region, Mode: prev.Mode, Reason: prev.Reason, Incident: prev.Incident, DetectedAt: prev.DetectedAt,
+		Attempt: attempt, RetryDelaySeconds: int(delay.Round(time.Second) / time.Second)}
+	suffix := fmt.Sprintf("-redrive-%d", attempt)
+	res.ExecutionName = truncateName(prev.Incident, maxIncidentLen-len(suffix)) + suffix
+	input, err := json.Marshal(run)
+	if err != nil {
+		return TriggerResult{}, err
+	}
+	arn, err := h.Executions.Start(ctx, res.ExecutionName, input)
+	var exists *ExecutionExistsError
+	switch {
+	case errors.As(err, &exists):
+		return done("execution %s already re-drove this incident", res.ExecutionName)
+	case err != nil:
+		return TriggerResult{}, fmt.Errorf("start execution %s: %w", res.ExecutionName, err)
+	}
+	res.Started, res.ExecutionARN = true, arn
+	return done("execution %s ended %s: re-driven as %s after %s (attempt %d of %d)", c.Name, c.Status, res.ExecutionName, delay, attempt, h.MaxRedrives)
+}
+
+func truncateName(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // ownAlarm says whether a's ARN is arn:<partition>:cloudwatch:<this region>:<this account>:alarm:<its

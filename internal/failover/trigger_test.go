@@ -310,3 +310,70 @@ func TestIncidentName(t *testing.T) {
 		})
 	}
 }
+
+// TestTriggerRedrive: a failed or aborted execution (a runner killed mid-run, a step that exhausted
+// its retries) is re-driven as a new execution for the same incident, after a doubling backoff,
+// at most MaxRedrives times; refusals, other state machines and a running execution are not.
+func TestTriggerRedrive(t *testing.T) {
+	now := time.Date(2026, 11, 21, 5, 42, 0, 0, time.UTC)
+	newRedriver := func(ex *fakeExecutions) *failover.Trigger {
+		h := newTrigger(ex, now)
+		h.StateMachineARN = "arn:aws:states:us-west-2:111122223333:stateMachine:switchyard-failover"
+		h.MaxRedrives, h.RedriveBackoff = 3, 30*time.Second
+		return h
+	}
+	tests := []struct {
+		fixture   string
+		started   bool
+		name      string
+		delay     int
+		wantError string
+	}{
+		{"execution-aborted.json", true, "activate-us-west-2-20261121T053000Z-redrive-1", 30, ""},
+		{"execution-failed-verification.json", true, "activate-us-west-2-20261121T053000Z-redrive-1", 30, ""},
+		{"execution-failed-refused.json", false, "", 0, ""},
+		{"execution-failed-last-attempt.json", false, "", 0, ""},
+		{"forged-execution-other-state-machine.json", false, "", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			ex := &fakeExecutions{}
+			res, err := invokeTrigger(t, newRedriver(ex), fixture(t, "failover-trigger", tt.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Started != tt.started || len(ex.started) != map[bool]int{true: 1}[tt.started] {
+				t.Fatalf("got %+v and %d executions, want started=%t", res, len(ex.started), tt.started)
+			}
+			if !tt.started {
+				return
+			}
+			var run failover.Run
+			if err := json.Unmarshal([]byte(ex.byName[tt.name]), &run); err != nil {
+				t.Fatalf("execution %s: %v (have %v)", tt.name, err, ex.byName)
+			}
+			if run.Attempt != 1 || run.RetryDelaySeconds != tt.delay || run.Incident != "activate-us-west-2-20261121T053000Z" || run.Decision != nil {
+				t.Errorf("input: got %+v, want attempt 1 after %d s, the same incident, no decision carried over", run, tt.delay)
+			}
+		})
+	}
+	t.Run("backoff doubles", func(t *testing.T) {
+		ex := &fakeExecutions{}
+		ev := strings.Replace(string(fixture(t, "failover-trigger", "execution-aborted.json")), `\"phases\": []`, `\"attempt\": 2, \"phases\": []`, 1)
+		if _, err := invokeTrigger(t, newRedriver(ex), []byte(ev)); err != nil {
+			t.Fatal(err)
+		}
+		var run failover.Run
+		_ = json.Unmarshal([]byte(ex.byName["activate-us-west-2-20261121T053000Z-redrive-3"]), &run)
+		if run.Attempt != 3 || run.RetryDelaySeconds != 120 {
+			t.Errorf("third re-drive: got attempt %d after %d s, want 3 after 120 s", run.Attempt, run.RetryDelaySeconds)
+		}
+	})
+	t.Run("a running execution is left to converge", func(t *testing.T) {
+		ex := &fakeExecutions{started: []failover.ExecutionSummary{{Name: "reconcile-us-west-2-20261121T053000Z", Status: "RUNNING", StartedAt: now}}}
+		res, err := invokeTrigger(t, newRedriver(ex), fixture(t, "failover-trigger", "execution-aborted.json"))
+		if err != nil || res.Started || !res.Joined {
+			t.Errorf("got %+v, %v; want it joined, nothing started", res, err)
+		}
+	})
+}

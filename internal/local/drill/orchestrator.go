@@ -28,7 +28,7 @@ var stepFunctions = map[string]string{
 // propagation about five, the drill's take milliseconds, and the state machine's pacing is sized
 // for AWS. The order of events is unchanged.
 var (
-	waitOverrides  = map[string]time.Duration{"WaitForPromotion": 100 * time.Millisecond}
+	waitOverrides  = map[string]time.Duration{"WaitForPromotion": 100 * time.Millisecond, "WaitBeforeRedrive": 500 * time.Millisecond}
 	retryOverrides = map[string]time.Duration{
 		"Preflight": 100 * time.Millisecond, "Promote": 100 * time.Millisecond, "AwaitPromotion": 100 * time.Millisecond,
 		"SwapTraffic": 100 * time.Millisecond, "Verify": 150 * time.Millisecond,

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
 )
@@ -245,4 +247,45 @@ func assertConverged(t *testing.T, d *drill, executionARN string, seen int, regi
 		t.Errorf("outcome: got %s, want %s", notices[0].Outcome, want)
 	}
 	return notices[0]
+}
+
+// TestLocalFailedRunIsRedriven: a run that failed (its canary writes broke until after its
+// retries) is re-driven by the trigger on the execution's status-change event, through the state
+// machine's backoff wait, and the new run converges and verifies.
+func TestLocalFailedRunIsRedriven(t *testing.T) {
+	d := newDrill(t, localcloud.Timing{})
+	west := d.regions["us-west-2"]
+	west.brokenWrites.Store(true)
+	_, status, rep := d.activate(t, "us-west-2", failover.ModeSwitchover, "broken canary")
+	if status != localcloud.ExecutionFailed || rep.Error == nil || rep.Error.Error != "VerificationError" {
+		t.Fatalf("first run: got %s, %+v; want FAILED with VerificationError", status, rep.Error)
+	}
+	west.brokenWrites.Store(false)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := sfn.NewFromConfig(d.cloud.Config("us-west-2"))
+	list, err := client.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: &west.machineARN})
+	if err != nil || len(list.Executions) != 1 {
+		t.Fatalf("executions: %v, %v", list, err)
+	}
+	failed, err := client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: list.Executions[0].ExecutionArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The event EventBridge delivers for the failed execution.
+	event, _ := json.Marshal(map[string]any{
+		"version": "0", "id": "0d9fd8e5-0000-4000-8000-000000000001", "detail-type": "Step Functions Execution Status Change",
+		"source": "aws.states", "account": localcloud.DefaultAccount, "region": "us-west-2", "time": time.Now().UTC().Format(time.RFC3339),
+		"resources": []string{*failed.ExecutionArn},
+		"detail": map[string]any{"executionArn": *failed.ExecutionArn, "stateMachineArn": west.machineARN, "name": *failed.Name,
+			"status": string(failed.Status), "input": *failed.Input, "error": failed.Error, "cause": failed.Cause},
+	})
+	seen := d.noticeCount()
+	out, fnErr := d.invokeStep(t, "us-west-2", "failover-trigger", event)
+	var tr failover.TriggerResult
+	if err := json.Unmarshal(out, &tr); fnErr != "" || err != nil || !tr.Started || !strings.HasSuffix(tr.ExecutionName, "-redrive-1") {
+		t.Fatalf("trigger on the failed execution: got %s %s, want a re-drive started", out, fnErr)
+	}
+	assertConverged(t, d, tr.ExecutionARN, seen, "us-west-2", "")
 }

@@ -250,7 +250,7 @@ func newDrill(tb testing.TB, timing localcloud.Timing, extraEnv ...string) *dril
 		}
 		short := 10 * time.Millisecond
 		m := &sfnlocal.Machine{Definition: def, LambdaEndpoint: h.InvokeURL(), Region: r.name,
-			WaitOverrides:  map[string]time.Duration{"WaitForPromotion": short},
+			WaitOverrides:  map[string]time.Duration{"WaitForPromotion": short, "WaitBeforeRedrive": short},
 			RetryOverrides: map[string]time.Duration{"Preflight": short, "Promote": short, "AwaitPromotion": short, "SwapTraffic": short, "Verify": short, "NotifySuccess": short, "NotifyFailure": short}}
 		cloud.AddStateMachine(r.machineARN, m.Runner())
 	}
