@@ -56,7 +56,7 @@ lint: node
 bench: node
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 
-## drill: the local two-region failover drill (SCENARIO=switchover|unplanned|failback, default all).
+## drill: the local two-region failover drill (SCENARIO=switchover|unplanned|failback, or faults|interrupted; default the first three).
 drill: node
 	$(GO) run ./cmd/drill $(if $(SCENARIO),-scenario $(SCENARIO))
 

@@ -33,7 +33,8 @@ func main() {
 }
 
 func run() int {
-	scenario := flag.String("scenario", "", "run one scenario: "+strings.Join(drill.Scenarios, ", ")+" (default: all, in that order)")
+	scenario := flag.String("scenario", "", "run one scenario: "+strings.Join(append(slices.Clone(drill.Scenarios), drill.FaultScenarios...), ", ")+
+		", or faults for every fault scenario (default: "+strings.Join(drill.Scenarios, ", ")+", in that order)")
 	report := flag.String("report", "", "HTML report path (default <repo>/.build/drill-report.html)")
 	verbose := flag.Bool("v", false, "show the functions' own logs")
 	clients := flag.Int("clients", 4, "concurrent clients writing and reading through the edge")
@@ -41,12 +42,15 @@ func run() int {
 	flag.Parse()
 
 	names := drill.Scenarios
-	if *scenario != "" {
-		if !slices.Contains(drill.Scenarios, *scenario) {
-			fmt.Fprintf(os.Stderr, "drill: unknown scenario %q: want one of %s\n", *scenario, strings.Join(drill.Scenarios, ", "))
-			return 2
-		}
+	switch {
+	case *scenario == "faults":
+		names = drill.FaultScenarios
+	case slices.Contains(drill.Scenarios, *scenario) || slices.Contains(drill.FaultScenarios, *scenario):
 		names = []string{*scenario}
+	case *scenario != "":
+		fmt.Fprintf(os.Stderr, "drill: unknown scenario %q: want one of %s, or faults\n", *scenario,
+			strings.Join(append(slices.Clone(drill.Scenarios), drill.FaultScenarios...), ", "))
+		return 2
 	}
 	if err := ensureMariaDB(); err != nil {
 		fmt.Fprintln(os.Stderr, "drill:", err)

@@ -100,6 +100,7 @@ type Env struct {
 	alarms   []alarmEvent
 	triggers []triggerEvent
 	steps    []stepEvent
+	notices  []notice
 }
 
 type stepEvent struct {
@@ -390,6 +391,7 @@ func (e *Env) deployment(r *Region) config.Orchestrator {
 	d.TopicARN = e.Cloud.TopicARN(r.AWSRegion, "switchyard-notifications")
 	d.StateMachineARN = r.Machine
 	d.AlarmNames = []string{r.Alarm}
+	d.ReconcileAlarmNames = []string{r.watchdogAlarm()}
 	// The drill runs several incidents within a minute; in AWS the cooldown is half an hour.
 	d.Cooldown = 3 * time.Second
 	return d
@@ -489,6 +491,9 @@ func getHealth(ctx context.Context, base string, timeout time.Duration) (health,
 // onSNS delivers alarm notifications to the failover-trigger of the topic's region, as an SNS
 // subscription of the Lambda function would: asynchronously, as an SNS event.
 func (e *Env) onSNS(m localcloud.SNSMessage) {
+	e.mu.Lock()
+	e.notices = append(e.notices, notice{At: time.Now(), SNSMessage: m})
+	e.mu.Unlock()
 	var r *Region
 	for _, c := range []*Region{e.A, e.B} {
 		if m.TopicARN == c.Topic {

@@ -35,6 +35,7 @@ func (e *Env) startProbers() {
 			}
 		}
 	}()
+	e.startWatchdogs(ctx)
 	for _, pr := range [][2]*Region{{e.A, e.B}, {e.B, e.A}} {
 		self, peer := pr[0], pr[1]
 		client := sns.NewFromConfig(e.Cloud.Config(self.AWSRegion))
@@ -62,7 +63,7 @@ func (e *Env) startProbers() {
 				e.alarms = append(e.alarms, alarmEvent{At: time.Now(), Region: self.Name})
 				e.mu.Unlock()
 				e.progress("%s's prober: %s failed %d probes in a row (%v): alarm %s → ALARM", self.Name, peer.Name, failures, err, self.Alarm)
-				if err := e.publishAlarm(ctx, client, self, fmt.Sprintf("%d consecutive /health probes of %s failed: %v", failures, peer.Name, err)); err != nil {
+				if err := e.publishAlarm(ctx, client, self, self.Alarm, fmt.Sprintf("%d consecutive /health probes of %s failed: %v", failures, peer.Name, err)); err != nil {
 					e.progress("%s's prober could not publish the alarm: %v", self.Name, err)
 				}
 			}
@@ -70,16 +71,16 @@ func (e *Env) startProbers() {
 	}
 }
 
-func (e *Env) publishAlarm(ctx context.Context, client *sns.Client, r *Region, reason string) error {
+func (e *Env) publishAlarm(ctx context.Context, client *sns.Client, r *Region, alarm, reason string) error {
 	now := time.Now().UTC()
 	msg, _ := json.Marshal(map[string]any{
-		"AlarmName": r.Alarm, "AlarmDescription": "peer region unhealthy", "AWSAccountId": "123456789012",
+		"AlarmName": alarm, "AlarmDescription": reason, "AWSAccountId": "123456789012",
 		"NewStateValue": "ALARM", "OldStateValue": "OK", "NewStateReason": reason,
 		"StateChangeTime": now.Format("2006-01-02T15:04:05.000+0000"), "Region": r.AWSRegion,
-		"AlarmArn": fmt.Sprintf("arn:aws:cloudwatch:%s:123456789012:alarm:%s", r.AWSRegion, r.Alarm),
+		"AlarmArn": fmt.Sprintf("arn:aws:cloudwatch:%s:123456789012:alarm:%s", r.AWSRegion, alarm),
 	})
 	_, err := client.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(r.Topic), Subject: aws.String(`ALARM: "` + r.Alarm + `" in ` + r.AWSRegion), Message: aws.String(string(msg)),
+		TopicArn: aws.String(r.Topic), Subject: aws.String(`ALARM: "` + alarm + `" in ` + r.AWSRegion), Message: aws.String(string(msg)),
 	})
 	return err
 }

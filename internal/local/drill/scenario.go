@@ -22,7 +22,8 @@ const (
 var Scenarios = []string{Switchover, Unplanned, Failback}
 
 // RTO targets the drill reports against.
-var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second}
+var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second,
+	Interrupted: 15 * time.Second}
 
 // steady is how long load runs before the fault and after recovery, so the charts show both.
 const steady = 1500 * time.Millisecond
@@ -170,11 +171,25 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		e.progress("fault: SIGKILL %s's mariadbd (pid %d)", from.Name, pid)
 		execErr = e.awaitAlarmExecution(ctx, to, faultAt, 30*time.Second)
 		rep.How = append(rep.How, fmt.Sprintf("%s's prober raised the alarm; localcloud's SNS delivered it to %s's failover-trigger, which started statemachine/failover.asl.json under aws-local-stepfunctions", to.Name, to.Name))
+	case Interrupted:
+		faultAt = time.Now()
+		e.progress("fault: %s's state machine runner dies right after Promote: the switchover goes on, traffic stays on %s", to.Name, from.Name)
+		if execErr = e.interruptAfterPromote(ctx, to); execErr == nil {
+			rep.Phases = append(rep.Phases, Phase{Name: "runner killed after Promote (" + to.Name + ")", Start: faultAt, End: time.Now()})
+			execErr = e.awaitAlarmExecution(ctx, to, faultAt, faultBound[name])
+		}
+		rep.How = append(rep.How, fmt.Sprintf("%s's preflight and promote ran alone on its Lambda host; %s's watchdog saw a writer without traffic and its alarm started a reconcile run through the failover-trigger", to.Name, to.Name))
 	}
 	if execErr == nil {
 		execErr = e.waitServing(ctx, to, 10*time.Second)
 	}
 	e.addOrchestratorPhases(rep, actStart, faultAt)
+	if bound, ok := faultBound[name]; ok {
+		if took := time.Since(faultAt); execErr == nil && took > bound {
+			rep.failf("converged %s after the fault, over the %s bound", ms(took), ms(bound))
+		}
+		e.checkNotices(rep, to, faultAt)
+	}
 	settle := time.Now()
 	time.Sleep(steady)
 	rec := stopLoad()
