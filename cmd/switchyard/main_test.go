@@ -128,6 +128,15 @@ func TestStatusShowsInconsistency(t *testing.T) {
 	wantLines(t, out, "writer          "+west, "INCONSISTENT    this region writes but receives no traffic", "switchyard reconcile")
 }
 
+func TestReconcileStartsAReconcileRun(t *testing.T) {
+	_, getenv := setup(t, false)
+	out, err := runCLI(t, getenv, "reconcile", "-reason", "traffic left on us-east-1", "-poll", "20ms")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	wantLines(t, out, "started reconcile-us-west-2-", "SUCCEEDED")
+}
+
 func TestFailedExecution(t *testing.T) {
 	_, getenv := setup(t, true)
 	out, err := runCLI(t, getenv, "failover", "-reason", "east is down", "-acknowledge-data-loss", "-poll", "20ms")
