@@ -249,9 +249,12 @@ func IncidentName(region string, changedAt time.Time, cooldown time.Duration) st
 	return "activate-" + region + "-" + changedAt.UTC().Truncate(cooldown).Format("20060102T150405Z")
 }
 
-// ReconcileName is the execution name for the watchdog's alarm, named like IncidentName.
-func ReconcileName(region string, changedAt time.Time, cooldown time.Duration) string {
-	return "reconcile-" + region + "-" + changedAt.UTC().Truncate(cooldown).Format("20060102T150405Z")
+// ReconcileName is the execution name for the watchdog's alarm episode that began at changedAt:
+// every notification of that transition names the same execution, and the next episode, however
+// soon, names a new one (a reconcile skips the cooldown, so a window would swallow a repair).
+func ReconcileName(region string, changedAt time.Time) string {
+	// Milliseconds without the dot: an incident is also the notification's execution name check.
+	return "reconcile-" + region + "-" + strings.Replace(changedAt.UTC().Format("20060102T150405.000Z"), ".", "", 1)
 }
 
 // ManualName is the execution name for a manual request made at now with reason: a request
@@ -288,9 +291,9 @@ type TriggerResult struct {
 //
 // Manual switchovers and failovers honour the same cooldown and refuse to start beside a running
 // execution; a manual failover needs "acknowledgeDataLoss": true. Reconcile runs (the watchdog's
-// alarms, a manual "reconcile") never promote, so they skip the cooldown. The trigger does not ask whether this region
-// already writes: the execution itself converges from whatever it finds (traffic, verification), so
-// "already writes" is never a reason to do nothing.
+// alarms, a manual "reconcile") never promote, so they skip the cooldown. The trigger does not ask
+// whether this region already writes: the execution itself converges from whatever it finds
+// (traffic, verification), so "already writes" is never a reason to do nothing.
 type Trigger struct {
 	Executions Executions
 	Region     string
@@ -355,7 +358,7 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 			run = Run{Region: h.Region, Mode: ModeAuto, Reason: "alarm", Incident: res.ExecutionName, DetectedAt: first.ChangedAt.Truncate(time.Second)}
 		case len(reconcile) > 0:
 			first := slices.MinFunc(reconcile, byTime)
-			res.ExecutionName = ReconcileName(h.Region, first.ChangedAt, h.Cooldown)
+			res.ExecutionName = ReconcileName(h.Region, first.ChangedAt)
 			run = Run{Region: h.Region, Mode: ModeReconcile, Reason: "watchdog alarm", Incident: res.ExecutionName, DetectedAt: first.ChangedAt.Truncate(time.Second)}
 		default:
 			res.Reason = "no configured alarm of this stack is in ALARM: nothing to do"

@@ -377,3 +377,13 @@ func TestTriggerRedrive(t *testing.T) {
 		}
 	})
 }
+
+func TestReconcileNameIsTheEpisode(t *testing.T) {
+	at := time.Date(2026, 11, 21, 5, 40, 12, 345_000_000, time.UTC)
+	if got, want := failover.ReconcileName("us-west-2", at), "reconcile-us-west-2-20261121T054012345Z"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if a, b := failover.ReconcileName("us-west-2", at), failover.ReconcileName("us-west-2", at.Add(time.Minute)); a == b {
+		t.Errorf("the next episode a minute later got the same name %s", a)
+	}
+}
