@@ -141,7 +141,7 @@ func TestBundleMatchesNative(t *testing.T) {
 	large := strings.Replace(string(custom), `"method": "GET",`,
 		`"method": "POST", "body": {"inputTruncated": false, "action": "read-only", "encoding": "base64", "data": "`+
 			strings.Repeat("QUJD", 1<<18)+`"},`, 1)
-	native := lambda.NewHandler(edge.Handle)
+	native := lambda.NewHandler((&edge.Handler{}).Handle)
 	for name, event := range map[string]string{
 		"malformed-records": `{"Records":"none"}`,
 		"malformed-headers": `{"Records":[{"cf":{"request":{"headers":{"host":"not a list"}}}}]}`,

@@ -93,7 +93,7 @@ func TestStatusAndSwitchover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLines(t, out, "writer          "+east, "replication lag 1.2s (this region)", "traffic         east-api (cloudfront)", "last execution  none", west+"  reader  connected  (this region)")
+	wantLines(t, out, "writer          "+east, "replication lag 1.2s (this region)", "traffic         east-api (cloudfront, lease epoch 0)", "last execution  none", west+"  reader  connected  (this region)")
 
 	out, err = runCLI(t, getenv, "switchover", "-reason", "planned test", "-poll", "20ms")
 	if err != nil {

@@ -56,13 +56,13 @@ func (c *clients) status(ctx context.Context, out io.Writer) error {
 	local, _ := topo.Member(c.d.LocalClusterARN)
 	view := failover.PairView{LocalWrites: local.IsWriter, PeerWrites: topo.Writer() != "" && topo.Writer() != c.d.LocalClusterARN}
 	if c.traffic != nil {
-		target, err := c.traffic.Current(ctx)
+		st, err := c.traffic.Current(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "traffic         %s (%s)\n", or(target, "none"), c.d.TrafficMode)
+		fmt.Fprintf(out, "traffic         %s (%s, lease epoch %d)\n", or(st.Target, "none"), c.d.TrafficMode, st.Epoch)
 		if c.d.LocalTarget() != "" {
-			view.TrafficKnown, view.TrafficOnLocal = true, target == c.d.LocalTarget()
+			view.TrafficKnown, view.TrafficOnLocal = true, st.Target == c.d.LocalTarget()
 		}
 	}
 	// The global cluster reports one writer; the regions' own /health says whether each accepts

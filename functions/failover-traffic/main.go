@@ -24,6 +24,8 @@ func main() {
 	}
 	traffic := awsadapter.NewTrafficSwitch(cfg, d)
 	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID}
-	h := &failover.SwapTraffic{DB: db, Traffic: traffic, Region: d.Region, LocalClusterARN: d.LocalClusterARN, LocalTarget: d.LocalTarget()}
+	// Interim: the quorum writer lease replaces ObservedWriterLease here when it lands.
+	lease := &failover.ObservedWriterLease{DB: db, Region: d.Region, LocalClusterARN: d.LocalClusterARN}
+	h := &failover.SwapTraffic{DB: db, Traffic: traffic, Lease: lease, Region: d.Region, LocalClusterARN: d.LocalClusterARN, LocalTarget: d.LocalTarget()}
 	lambda.Start(failover.Logged(log, "traffic", h.Handle))
 }

@@ -26,6 +26,7 @@ func main() {
 	prober := httpprobe.New(d.HTTPTimeout)
 	prober.Token = (&httpprobe.ClientCredentials{TokenURL: d.CanaryTokenURL, Scope: d.CanaryScope, Client: prober.Client,
 		Credentials: awsadapter.ClientSecret(secretsmanager.NewFromConfig(cfg), d.CanaryClientSecretARN)}).Token
+	prober.OriginSecret = d.OriginSecret
 	h := &failover.Verify{Prober: prober, Region: d.Region, LocalAPIURL: d.LocalAPIURL, PublicURL: d.PublicURL}
 	lambda.Start(failover.Logged(log, "verify", h.Handle))
 }

@@ -27,7 +27,7 @@ func main() {
 	pool, err := db.Open(ctx, cfg.DB, db.Deps{AWS: awsCfg, Tracer: tracer})
 	exitOn("database", err)
 	svc := todo.NewService(mysqlstore.New(pool, cfg.DB.QueryTimeout))
-	h := todoapi.New(svc, todoapi.Options{Region: cfg.Region, Version: cfg.Version, Logger: lambdacontext.NewLogger()})
+	h := todoapi.New(svc, todoapi.Options{Region: cfg.Region, Version: cfg.Version, Logger: lambdacontext.NewLogger(), OriginSecrets: cfg.OriginSecrets})
 	lambda.Start(h.Handle)
 }
 

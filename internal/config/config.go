@@ -59,7 +59,15 @@ type TodoAPI struct {
 	Version string // APP_VERSION, "dev" when unset
 	DB      DB
 	Tracing bool // X-Ray: on when AWS_XRAY_DAEMON_ADDRESS is set (as Lambda does with tracing active)
+	// OriginSecrets are the values of the edge's origin secret header the API accepts: ORIGIN_SECRET
+	// and, while a rotation runs, ORIGIN_SECRET_PREVIOUS. Empty means no edge fronts this API and no
+	// header is required. Never log them.
+	OriginSecrets []string
 }
+
+// MinOriginSecretLength is the shortest ORIGIN_SECRET accepted: it stands between the public and a
+// write that bypasses the edge, so it must not be guessable.
+const MinOriginSecretLength = 32
 
 // Migrate is the migrate function's configuration.
 type Migrate struct {
@@ -89,6 +97,21 @@ func LoadTodoAPI(env Lookup) (TodoAPI, error) {
 	c := TodoAPI{Region: db.Region, Version: "dev", DB: db, Tracing: tracing(env)}
 	if v, ok := env("APP_VERSION"); ok && strings.TrimSpace(v) != "" {
 		c.Version = strings.TrimSpace(v)
+	}
+	current, previous := get(env, "ORIGIN_SECRET"), get(env, "ORIGIN_SECRET_PREVIOUS")
+	switch {
+	case current == "" && previous != "":
+		errs = append(errs, errors.New("ORIGIN_SECRET_PREVIOUS is set without ORIGIN_SECRET: set the new secret in ORIGIN_SECRET and keep the old one in ORIGIN_SECRET_PREVIOUS until the edge sends the new one"))
+	case current != "":
+		for name, v := range map[string]string{"ORIGIN_SECRET": current, "ORIGIN_SECRET_PREVIOUS": previous} {
+			if v != "" && len(v) < MinOriginSecretLength {
+				errs = append(errs, fmt.Errorf("%s is %d characters long: use at least %d random characters", name, len(v), MinOriginSecretLength))
+			}
+		}
+		c.OriginSecrets = []string{current}
+		if previous != "" {
+			c.OriginSecrets = append(c.OriginSecrets, previous)
+		}
 	}
 	return c, errors.Join(errs...)
 }

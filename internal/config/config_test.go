@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +117,49 @@ func TestLoadMigrateAppSecret(t *testing.T) {
 		"DB_APP_SECRET_ARN": "arn:app"}
 	if _, err := config.LoadMigrate(env(local)); err == nil || !strings.Contains(err.Error(), "DB_APP_SECRET_ARN") {
 		t.Errorf("DB_APP_SECRET_ARN with DB_AUTH=dsn: got %v, want an error naming DB_APP_SECRET_ARN", err)
+	}
+}
+
+func TestLoadTodoAPIOriginSecrets(t *testing.T) {
+	base := map[string]string{"DB_AUTH": "dsn", "DB_DSN": "u:p@tcp(127.0.0.1:3306)/todo", "AWS_REGION": "us-east-1"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	long, other := strings.Repeat("a", 32), strings.Repeat("b", 40)
+	tests := []struct {
+		name    string
+		vars    map[string]string
+		want    []string
+		wantErr string
+	}{
+		{"no edge", with(), nil, ""},
+		{"current only", with("ORIGIN_SECRET", long), []string{long}, ""},
+		{"rotation", with("ORIGIN_SECRET", other, "ORIGIN_SECRET_PREVIOUS", long), []string{other, long}, ""},
+		{"previous without current", with("ORIGIN_SECRET_PREVIOUS", long), nil, "ORIGIN_SECRET_PREVIOUS is set without ORIGIN_SECRET"},
+		{"too short", with("ORIGIN_SECRET", "short"), nil, "ORIGIN_SECRET is 5 characters long"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.LoadTodoAPI(env(tt.vars))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "short\"") {
+					t.Fatalf("got %v, want an error saying %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.OriginSecrets, tt.want) {
+				t.Errorf("secrets: got %d values, want %d", len(c.OriginSecrets), len(tt.want))
+			}
+		})
 	}
 }

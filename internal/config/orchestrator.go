@@ -17,6 +17,7 @@
 //	HOSTED_ZONE_ID, RECORD_NAME, LOCAL_RECORD_VALUE, RECORD_TYPE [CNAME], RECORD_TTL [60] (route53)
 //	HTTP_TIMEOUT        timeout of each canary request [5s]                            verify
 //	CANARY_TOKEN_URL, CANARY_CLIENT_SECRET_ARN, CANARY_SCOPE  (optional, together)      verify
+//	ORIGIN_SECRET       the edge's origin secret, for the canary's direct requests (optional) verify
 //	                    OAuth 2.0 token endpoint and the secret holding the canary's client_id and
 //	                    client_secret, for APIs whose writes need a JWT with the write scope
 //	TOPIC_ARN           the SNS topic for notifications                                notify
@@ -72,17 +73,20 @@ type Orchestrator struct {
 	CanaryTokenURL        string
 	CanaryClientSecretARN string
 	CanaryScope           string
-	TopicARN              string
-	StateMachineARN       string
-	AlarmNames            []string
-	ReconcileAlarmNames   []string
-	Cooldown              time.Duration
-	RedriveMax            int
-	RedriveBackoff        time.Duration
-	ProbeSamples          int
-	ProbeInterval         time.Duration
-	ProbeTimeout          time.Duration
-	MetricNamespace       string
+	// OriginSecret (ORIGIN_SECRET) is the edge's origin secret, which the canary's direct requests
+	// to this region's API must carry when an edge fronts it; never log it.
+	OriginSecret        string
+	TopicARN            string
+	StateMachineARN     string
+	AlarmNames          []string
+	ReconcileAlarmNames []string
+	Cooldown            time.Duration
+	RedriveMax          int
+	RedriveBackoff      time.Duration
+	ProbeSamples        int
+	ProbeInterval       time.Duration
+	ProbeTimeout        time.Duration
+	MetricNamespace     string
 }
 
 // OrchestratorDefaults returns the settings every variable falls back to.
@@ -114,7 +118,7 @@ func (d Orchestrator) Env() map[string]string {
 		"DISTRIBUTION_ID": d.DistributionID, "LOCAL_ORIGIN_ID": d.LocalOriginID, "HOSTED_ZONE_ID": d.HostedZoneID,
 		"RECORD_NAME": d.RecordName, "LOCAL_RECORD_VALUE": d.LocalRecordValue, "RECORD_TYPE": d.RecordType,
 		"RECORD_TTL": strconv.FormatInt(d.RecordTTL, 10), "HTTP_TIMEOUT": d.HTTPTimeout.String(),
-		"CANARY_TOKEN_URL": d.CanaryTokenURL, "CANARY_CLIENT_SECRET_ARN": d.CanaryClientSecretARN, "CANARY_SCOPE": d.CanaryScope,
+		"CANARY_TOKEN_URL": d.CanaryTokenURL, "CANARY_CLIENT_SECRET_ARN": d.CanaryClientSecretARN, "CANARY_SCOPE": d.CanaryScope, "ORIGIN_SECRET": d.OriginSecret,
 		"TOPIC_ARN": d.TopicARN, "STATE_MACHINE_ARN": d.StateMachineARN, "ALARM_NAMES": strings.Join(d.AlarmNames, ","),
 		"RECONCILE_ALARM_NAMES": strings.Join(d.ReconcileAlarmNames, ","), "COOLDOWN": d.Cooldown.String(),
 		"REDRIVE_MAX": strconv.Itoa(d.RedriveMax), "REDRIVE_BACKOFF": d.RedriveBackoff.String(),
@@ -184,6 +188,7 @@ func LoadOrchestrator(env Lookup, required []string) (Orchestrator, error) {
 	str("STATE_MACHINE_ARN", &d.StateMachineARN)
 	str("METRIC_NAMESPACE", &d.MetricNamespace)
 	str("CANARY_TOKEN_URL", &d.CanaryTokenURL)
+	str("ORIGIN_SECRET", &d.OriginSecret)
 	str("CANARY_CLIENT_SECRET_ARN", &d.CanaryClientSecretARN)
 	str("CANARY_SCOPE", &d.CanaryScope)
 	dur("MAX_LAG", &d.MaxLag)

@@ -131,7 +131,8 @@ func (h Headers) appendJSON(b []byte) []byte {
 const hexDigits = "0123456789abcdef"
 
 // appendString quotes s with encoding/json's rules when HTML escaping is off: control characters,
-// quote and backslash escaped, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
+// quote and backslash escaped, invalid UTF-8 as a raw U+FFFD (as the
+// encoding/json of the pinned toolchain writes it), U+2028 and U+2029 escaped.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
@@ -167,7 +168,7 @@ func appendString(b []byte, s string) []byte {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
+			b = append(b, "\uFFFD"...)
 		case r == '\u2028' || r == '\u2029':
 			b = append(b, s[start:i]...)
 			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])

@@ -25,8 +25,9 @@ func parseHeaders(blob string) edge.Headers {
 }
 
 // FuzzRewrite: arbitrary headers and origins never panic and never lose or change a header other
-// than host, x-forwarded-host and the region header, which follow the stated rules; refusals are
-// always *EventError.
+// than host, x-forwarded-host and the project's own x-switchyard-* headers, which follow the stated
+// rules (a viewer's are never passed on); CR, LF or NUL in any value is refused; refusals are always
+// *EventError.
 func FuzzRewrite(f *testing.F) {
 	f.Add("Host: api.example.com\nAccept: */*\nCookie: a=1\nCookie: b=2", "origin-request", "api-use1.example.com", "", "us-east-1", true)
 	f.Add("Host: api.example.com\nX-Forwarded-Host: evil\nx-switchyard-region: eu-west-1", "origin-request", "d-1.execute-api.us-west-2.amazonaws.com", "api-usw2.example.com", "us-west-2", true)
@@ -64,7 +65,8 @@ func FuzzRewrite(f *testing.F) {
 			if !errors.As(err, &ee) {
 				t.Fatalf("error %v is %T, want *edge.EventError", err, err)
 			}
-			if eventType == edge.OriginRequest && (!custom || domain != "" || override != "") {
+			bad := errors.Is(err, edge.ErrBadHeader) && (strings.ContainsAny(headerBlob+override+region, "\r\n\x00") || hasBadValue(in))
+			if eventType == edge.OriginRequest && (!custom || domain != "" || override != "") && !bad {
 				t.Fatalf("refused a rewritable event: %v", err)
 			}
 			return
@@ -75,6 +77,9 @@ func FuzzRewrite(f *testing.F) {
 			}
 			return
 		}
+		if hasBadValue(got.Headers) {
+			t.Fatalf("passed on a CR, LF or NUL: %v", got.Headers)
+		}
 		wantHost := domain
 		if override != "" {
 			wantHost = override
@@ -82,26 +87,34 @@ func FuzzRewrite(f *testing.F) {
 		if host, _ := got.Headers.Value("host"); host != wantHost || len(got.Headers["host"]) != 1 {
 			t.Fatalf("host = %v, want exactly %q", got.Headers["host"], wantHost)
 		}
-		viewer, ok := in.Value("host")
-		forwarded := ok && viewer != wantHost
-		if forwarded {
-			if fwd := got.Headers[edge.ForwardedHostHeader]; len(fwd) != 1 || fwd[0].Value != viewer {
-				t.Fatalf("x-forwarded-host = %v, want exactly the viewer's %q", fwd, viewer)
-			}
+		viewer, _ := in.Value("host")
+		if fwd := got.Headers[edge.ForwardedHostHeader]; (viewer == "" && len(fwd) != 0) || (viewer != "" && (len(fwd) != 1 || fwd[0].Value != viewer)) {
+			t.Fatalf("x-forwarded-host = %v, want exactly the viewer's host %q, none when it sent none", fwd, viewer)
 		}
-		if region != "" {
-			if r := got.Headers[edge.RegionHeader]; len(r) != 1 || r[0].Value != region {
-				t.Fatalf("region header = %v, want exactly %q", r, region)
-			}
+		if r := got.Headers[edge.RegionHeader]; (region == "" && len(r) != 0) || (region != "" && (len(r) != 1 || r[0].Value != region)) {
+			t.Fatalf("region header = %v, want exactly the origin's %q, none when it sets none", r, region)
 		}
 		for name, values := range in {
 			switch {
-			case name == "host":
-			case name == edge.ForwardedHostHeader && forwarded:
-			case name == edge.RegionHeader && region != "":
+			case name == "host" || name == edge.ForwardedHostHeader:
+			case strings.HasPrefix(name, "x-switchyard-"):
+				if name != edge.RegionHeader && got.Headers[name] != nil {
+					t.Fatalf("viewer header %q passed on: %v", name, got.Headers[name])
+				}
 			case !reflect.DeepEqual(got.Headers[name], values):
 				t.Fatalf("header %q = %v, want it unchanged: %v", name, got.Headers[name], values)
 			}
 		}
 	})
+}
+
+func hasBadValue(h edge.Headers) bool {
+	for _, values := range h {
+		for _, v := range values {
+			if strings.ContainsAny(v.Value+v.Key, "\r\n\x00") {
+				return true
+			}
+		}
+	}
+	return false
 }

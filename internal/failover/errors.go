@@ -17,7 +17,10 @@ import (
 //	                        failure: this region works but the public endpoint still serves elsewhere.
 //	PromotionTimeoutError   not retried: the promotion did not finish within its bound.
 //	VerificationError       retried a few times, then a failure: a canary write or read failed.
-//	NotWriterError          not retried: traffic would have pointed at a region that does not write.
+//	NotWriterError          not retried: traffic would have pointed at a region that does not write
+//	                        or does not hold the writer lease.
+//	StaleEpochError         not retried: traffic already carries a newer lease epoch (a later writer
+//	                        moved it); nothing was changed.
 //	RefusedError            not retried: the decision refused to promote (policy, health, lag).
 //	InvalidInputError       not retried: the input is malformed; the message names the problem.
 //	StepFailedError         not retried: any other failure of a step.
@@ -99,6 +102,20 @@ func (e *NotWriterError) Error() string {
 	return "refusing to switch traffic: " + e.Cluster + " is not the writer (" + e.Detail + ")"
 }
 
+// StaleEpochError refuses a traffic change stamped with Epoch because traffic already points at
+// Current, stamped with a newer epoch (or the same epoch for another target): a later writer moved it,
+// and this change must not undo that.
+type StaleEpochError struct {
+	Target  string
+	Epoch   uint64
+	Current TrafficState
+}
+
+func (e *StaleEpochError) Error() string {
+	return fmt.Sprintf("refusing to point traffic at %s with lease epoch %d: it points at %s with epoch %d, set by a newer writer; nothing was changed (check `switchyard status` for the current writer lease)",
+		e.Target, e.Epoch, e.Current.Target, e.Current.Epoch)
+}
+
 // RefusedError is a decision not to promote, with the reason.
 type RefusedError struct {
 	Reason string
@@ -140,6 +157,7 @@ func boundary(step string, err error) error {
 		verification *VerificationError
 		notShifted   *TrafficNotShiftedError
 		notWriter    *NotWriterError
+		stale        *StaleEpochError
 		refused      *RefusedError
 		invalid      *InvalidInputError
 	)
@@ -151,6 +169,8 @@ func boundary(step string, err error) error {
 		return &RefusedError{Reason: msg}
 	case errors.As(err, &notWriter):
 		return &NotWriterError{Cluster: notWriter.Cluster, Detail: step + ": " + notWriter.Detail}
+	case errors.As(err, &stale):
+		return stale
 	case errors.As(err, &timeout):
 		return timeout
 	case errors.As(err, &verification):

@@ -108,22 +108,33 @@ func (f *fakeProber) Canary(_ context.Context, url, _ string) (failover.Canary, 
 	return c, nil
 }
 
-// fakeTraffic records switches.
+// fakeTraffic records switches and, like both adapters, refuses a change with an older epoch.
 type fakeTraffic struct {
-	current  string
+	current  failover.TrafficState
 	err      error
 	switches []string
 }
 
-func (f *fakeTraffic) Current(context.Context) (string, error) { return f.current, nil }
-func (f *fakeTraffic) SwitchTo(_ context.Context, target string) error {
+func (f *fakeTraffic) Current(context.Context) (failover.TrafficState, error) { return f.current, nil }
+func (f *fakeTraffic) SwitchTo(_ context.Context, target string, epoch uint64) error {
 	if f.err != nil {
 		return f.err
 	}
+	if !f.current.Supersedes(target, epoch) {
+		return &failover.StaleEpochError{Target: target, Epoch: epoch, Current: f.current}
+	}
 	f.switches = append(f.switches, target)
-	f.current = target
+	f.current = failover.TrafficState{Target: target, Epoch: epoch}
 	return nil
 }
+
+// fakeLease is a LeaseReader with a fixed answer.
+type fakeLease struct {
+	lease failover.Lease
+	err   error
+}
+
+func (f *fakeLease) CurrentLease(context.Context) (failover.Lease, error) { return f.lease, f.err }
 
 type notice struct{ subject, message string }
 

@@ -141,7 +141,7 @@ func (r Report) Subject() string {
 var (
 	stepErrorNames = map[string]bool{
 		"ThrottledError": true, "TransientError": true, "PreconditionError": true, "PromotionTimeoutError": true,
-		"VerificationError": true, "TrafficNotShiftedError": true, "NotWriterError": true, "RefusedError": true,
+		"VerificationError": true, "TrafficNotShiftedError": true, "NotWriterError": true, "StaleEpochError": true, "RefusedError": true,
 		"InvalidInputError": true, "StepFailedError": true,
 	}
 	serviceErrorPrefixes = []string{"States.", "Lambda.", "Runtime.", "Sandbox."}

@@ -64,11 +64,28 @@ type GlobalDatabase interface {
 	ReplicationLag(ctx context.Context, clusterARN string) (lag time.Duration, ok bool, err error)
 }
 
+// TrafficState is where the public endpoint points and the fencing epoch of the change that put it
+// there (0 when no change carried one).
+type TrafficState struct {
+	Target string
+	Epoch  uint64
+}
+
 // TrafficSwitch points the public endpoint at a region. Targets are opaque to the domain: a
-// CloudFront origin ID or a DNS record value.
+// CloudFront origin ID or a DNS record value. Every change carries the writer lease's epoch, and the
+// switch compares and sets atomically (an ETag, a DNS change batch), so a delayed or racing
+// activation holding an older lease can never overwrite where a newer one pointed traffic.
 type TrafficSwitch interface {
-	Current(ctx context.Context) (string, error)
-	SwitchTo(ctx context.Context, target string) error
+	Current(ctx context.Context) (TrafficState, error)
+	// SwitchTo points traffic at target, stamped with epoch. It changes nothing and returns
+	// *StaleEpochError when the current state carries a newer epoch, or the same epoch for another
+	// target; repeating the current target and epoch succeeds without a change.
+	SwitchTo(ctx context.Context, target string, epoch uint64) error
+}
+
+// Supersedes reports whether a change to target stamped with epoch may replace s.
+func (s TrafficState) Supersedes(target string, epoch uint64) bool {
+	return epoch > s.Epoch || (epoch == s.Epoch && target == s.Target)
 }
 
 // Notifier delivers a notification to the operators.

@@ -45,9 +45,12 @@ type Promotion struct {
 
 // TrafficChange records where traffic pointed before and after the swap.
 type TrafficChange struct {
-	From    string `json:"from"`
-	To      string `json:"to"`
-	Changed bool   `json:"changed"`
+	From string `json:"from"`
+	// FromEpoch and Epoch are the writer lease epochs (fencing tokens) before and after.
+	FromEpoch uint64 `json:"fromEpoch"`
+	To        string `json:"to"`
+	Epoch     uint64 `json:"epoch"`
+	Changed   bool   `json:"changed"`
 }
 
 // Verification records the canary's results.

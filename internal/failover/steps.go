@@ -199,11 +199,16 @@ func (s *AwaitPromotion) Handle(ctx context.Context, run Run) (Run, error) {
 }
 
 // SwapTraffic points the public endpoint at this region, after checking again that this region's
-// database is the writer: traffic never goes to a region that does not write.
+// database is the writer and that this region holds a valid writer lease: traffic never goes to a
+// region that does not write. The change carries the lease's epoch as its fencing token, so a
+// delayed or racing activation with an older lease is refused by the traffic switch itself
+// (*StaleEpochError) instead of pointing traffic back at an old writer.
 type SwapTraffic struct {
-	DB              GlobalDatabase
-	Traffic         TrafficSwitch
-	Region          string
+	DB      GlobalDatabase
+	Traffic TrafficSwitch
+	Lease   LeaseReader
+	Region  string
+	// LocalClusterARN is this region's Aurora cluster.
 	LocalClusterARN string
 	// LocalTarget is this region's origin ID or record value.
 	LocalTarget string
@@ -227,14 +232,27 @@ func (s *SwapTraffic) Handle(ctx context.Context, run Run) (Run, error) {
 	case !local.IsWriter:
 		return run, boundary(PhaseTraffic, &NotWriterError{Cluster: s.LocalClusterARN, Detail: "the writer is " + topo.Writer()})
 	}
+	lease, err := s.Lease.CurrentLease(ctx)
+	if err != nil {
+		return run, boundary(PhaseTraffic, fmt.Errorf("read the writer lease: %w", err))
+	}
+	if lease.Holder != s.Region || !lease.Valid(clock(s.Now)) {
+		return run, boundary(PhaseTraffic, &NotWriterError{Cluster: s.LocalClusterARN,
+			Detail: fmt.Sprintf("this region does not hold a valid writer lease (holder %q, epoch %d, expires %s)",
+				lease.Holder, lease.Epoch, lease.Expires.UTC().Format(time.RFC3339))})
+	}
 	current, err := s.Traffic.Current(ctx)
 	if err != nil {
 		return run, boundary(PhaseTraffic, err)
 	}
-	change := &TrafficChange{From: current, To: s.LocalTarget}
-	if current != s.LocalTarget {
-		if err := s.Traffic.SwitchTo(ctx, s.LocalTarget); err != nil {
-			return run, boundary(PhaseTraffic, fmt.Errorf("switch traffic from %s to %s: %w", current, s.LocalTarget, err))
+	if !current.Supersedes(s.LocalTarget, lease.Epoch) {
+		return run, boundary(PhaseTraffic, &StaleEpochError{Target: s.LocalTarget, Epoch: lease.Epoch, Current: current})
+	}
+	change := &TrafficChange{From: current.Target, FromEpoch: current.Epoch, To: s.LocalTarget, Epoch: lease.Epoch}
+	if current != (TrafficState{Target: s.LocalTarget, Epoch: lease.Epoch}) {
+		if err := s.Traffic.SwitchTo(ctx, s.LocalTarget, lease.Epoch); err != nil {
+			return run, boundary(PhaseTraffic, fmt.Errorf("switch traffic from %s (epoch %d) to %s (epoch %d): %w",
+				current.Target, current.Epoch, s.LocalTarget, lease.Epoch, err))
 		}
 		change.Changed = true
 	}

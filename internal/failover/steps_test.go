@@ -186,38 +186,94 @@ func TestAwaitPromotion(t *testing.T) {
 }
 
 func TestSwapTraffic(t *testing.T) {
+	now := time.Date(2026, 11, 21, 5, 30, 0, 0, time.UTC)
+	held := failover.Lease{Holder: "us-west-2", Epoch: 7, Expires: now.Add(time.Minute)}
+	east6 := failover.TrafficState{Target: "east-api", Epoch: 6}
 	tests := []struct {
 		name         string
 		topology     failover.Topology
-		current      string
+		lease        failover.Lease
+		leaseErr     error
+		current      failover.TrafficState
 		trafficErr   error
 		wantSwitches int
 		wantChanged  bool
 		wantError    string
 	}{
-		{"switches to this region", topo(west, ""), "east-api", nil, 1, true, ""},
-		{"already here", topo(west, ""), "west-api", nil, 0, false, ""},
-		{"this region does not write", topo(east, ""), "east-api", nil, 0, false, "NotWriterError"},
-		{"promotion still in progress", topo(west, "switching-over"), "east-api", nil, 0, false, "NotWriterError"},
-		{"stale ETag beyond retries", topo(west, ""), "east-api", &failover.PreconditionError{Op: "cloudfront UpdateDistribution", Err: errors.New("PreconditionFailed")}, 0, false, "PreconditionError"},
+		{"switches to this region", topo(west, ""), held, nil, east6, nil, 1, true, ""},
+		{"already here with this epoch", topo(west, ""), held, nil, failover.TrafficState{Target: "west-api", Epoch: 7}, nil, 0, false, ""},
+		{"here with an older epoch is restamped", topo(west, ""), held, nil, failover.TrafficState{Target: "west-api", Epoch: 3}, nil, 1, true, ""},
+		{"this region does not write", topo(east, ""), held, nil, east6, nil, 0, false, "NotWriterError"},
+		{"promotion still in progress", topo(west, "switching-over"), held, nil, east6, nil, 0, false, "NotWriterError"},
+		{"lease held by the other region", topo(west, ""), failover.Lease{Holder: "us-east-1", Epoch: 8, Expires: now.Add(time.Minute)}, nil, east6, nil, 0, false, "NotWriterError"},
+		{"lease expired", topo(west, ""), failover.Lease{Holder: "us-west-2", Epoch: 7, Expires: now.Add(-time.Second)}, nil, east6, nil, 0, false, "NotWriterError"},
+		{"lease unreadable", topo(west, ""), held, &failover.TransientError{Op: "lease", Err: errors.New("timeout")}, east6, nil, 0, false, "TransientError"},
+		{"traffic carries a newer epoch", topo(west, ""), held, nil, failover.TrafficState{Target: "east-api", Epoch: 9}, nil, 0, false, "StaleEpochError"},
+		{"same epoch, other target", topo(west, ""), held, nil, failover.TrafficState{Target: "east-api", Epoch: 7}, nil, 0, false, "StaleEpochError"},
+		{"stale ETag beyond retries", topo(west, ""), held, nil, east6, &failover.PreconditionError{Op: "cloudfront UpdateDistribution", Err: errors.New("PreconditionFailed")}, 0, false, "PreconditionError"},
+		{"adapter refuses a newer epoch that raced in", topo(west, ""), held, nil, east6, &failover.StaleEpochError{Target: "west-api", Epoch: 7, Current: failover.TrafficState{Target: "east-api", Epoch: 8}}, 0, false, "StaleEpochError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			traffic := &fakeTraffic{current: tt.current, err: tt.trafficErr}
-			s := &failover.SwapTraffic{DB: &fakeDB{topology: tt.topology}, Traffic: traffic, Region: "us-west-2", LocalClusterARN: west, LocalTarget: "west-api"}
+			s := &failover.SwapTraffic{DB: &fakeDB{topology: tt.topology}, Traffic: traffic, Lease: &fakeLease{tt.lease, tt.leaseErr},
+				Region: "us-west-2", LocalClusterARN: west, LocalTarget: "west-api", Now: func() time.Time { return now }}
 			run, err := invoke(t, s.Handle, fixture(t, "failover-traffic", "promoted.json"))
 			wantErrorType(t, err, tt.wantError)
 			if len(traffic.switches) != tt.wantSwitches {
 				t.Errorf("switches: got %v, want %d", traffic.switches, tt.wantSwitches)
 			}
 			if err != nil {
+				if traffic.current != tt.current {
+					t.Errorf("a refused step changed traffic: got %+v, want %+v", traffic.current, tt.current)
+				}
 				return
 			}
-			if run.Traffic == nil || run.Traffic.From != tt.current || run.Traffic.To != "west-api" || run.Traffic.Changed != tt.wantChanged {
-				t.Errorf("traffic: got %+v, want from %s to west-api changed=%t", run.Traffic, tt.current, tt.wantChanged)
+			want := &failover.TrafficChange{From: tt.current.Target, FromEpoch: tt.current.Epoch, To: "west-api", Epoch: 7, Changed: tt.wantChanged}
+			if run.Traffic == nil || *run.Traffic != *want {
+				t.Errorf("traffic: got %+v, want %+v", run.Traffic, want)
 			}
 		})
 	}
+}
+
+func TestObservedWriterLease(t *testing.T) {
+	now := time.Date(2026, 11, 21, 5, 30, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		topology   failover.Topology
+		wantHolder string
+		wantValid  bool
+	}{
+		{"this region writes", topo(west, ""), "us-west-2", true},
+		{"the other region writes", topo(east, ""), "us-east-1", false},
+		{"a promotion runs", topo(west, "switching-over"), "us-west-2", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &failover.ObservedWriterLease{DB: &fakeDB{topology: tt.topology}, Region: "us-west-2", LocalClusterARN: west, Now: func() time.Time { return now }}
+			l, err := o.CurrentLease(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Holder != tt.wantHolder || l.Valid(now) != tt.wantValid {
+				t.Errorf("got %+v (valid %t), want holder %s valid %t", l, l.Valid(now), tt.wantHolder, tt.wantValid)
+			}
+			if tt.wantValid && l.Epoch != uint64(now.UnixMilli()) {
+				t.Errorf("epoch: got %d, want the observation time in ms", l.Epoch)
+			}
+		})
+	}
+	t.Run("a later observation carries a higher epoch", func(t *testing.T) {
+		at := now
+		o := &failover.ObservedWriterLease{DB: &fakeDB{topology: topo(west, "")}, Region: "us-west-2", LocalClusterARN: west, Now: func() time.Time { return at }}
+		first, _ := o.CurrentLease(context.Background())
+		at = at.Add(time.Millisecond)
+		second, _ := o.CurrentLease(context.Background())
+		if second.Epoch <= first.Epoch {
+			t.Errorf("epochs: %d then %d, want increasing", first.Epoch, second.Epoch)
+		}
+	})
 }
 
 func TestVerify(t *testing.T) {
@@ -333,7 +389,7 @@ func TestStepsRecordEveryPhase(t *testing.T) {
 		}
 		return topo(west, ""), nil
 	}
-	traffic := &fakeTraffic{current: "east-api"}
+	traffic := &fakeTraffic{current: failover.TrafficState{Target: "east-api"}}
 	good := failover.Canary{WriteStatus: 201, WriteRegion: "us-west-2", ReadBack: true}
 	prober := &fakeProber{canary: map[string]failover.Canary{localAPI: good, publicURL: good}}
 	n := &fakeNotifier{}
@@ -357,7 +413,7 @@ func TestStepsRecordEveryPhase(t *testing.T) {
 		}
 		polls++
 	}
-	if run, err = (&failover.SwapTraffic{DB: db, Traffic: traffic, Region: "us-west-2", LocalClusterARN: west, LocalTarget: "west-api", Now: clk}).Handle(ctx, run); err != nil {
+	if run, err = (&failover.SwapTraffic{DB: db, Traffic: traffic, Lease: &failover.ObservedWriterLease{DB: db, Region: "us-west-2", LocalClusterARN: west, Now: clk}, Region: "us-west-2", LocalClusterARN: west, LocalTarget: "west-api", Now: clk}).Handle(ctx, run); err != nil {
 		t.Fatal(err)
 	}
 	if run, err = (&failover.Verify{Prober: prober, Region: "us-west-2", LocalAPIURL: localAPI, PublicURL: publicURL, Now: clk}).Handle(ctx, run); err != nil {

@@ -2,6 +2,7 @@ package todoapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -28,7 +29,14 @@ type Options struct {
 	Region  string       // reported in RegionHeader and by /health
 	Version string       // reported by /health
 	Logger  *slog.Logger // one line per request; nil discards
+	// OriginSecrets, when any, are the accepted values of OriginSecretHeader: every request but
+	// GET /health must carry one, so that only the edge, which decides where writes go, reaches the
+	// API. Route 53 health checks cannot send headers, and /health reveals no data.
+	OriginSecrets []string
 }
+
+// OriginSecretHeader carries the edge's origin secret (set on the CloudFront origins).
+const OriginSecretHeader = "x-switchyard-origin-secret"
 
 // Handler serves the ToDo API.
 type Handler struct {
@@ -36,6 +44,7 @@ type Handler struct {
 	region  string
 	version string
 	log     *slog.Logger
+	secrets [][]byte
 }
 
 // New returns a Handler over svc.
@@ -44,7 +53,11 @@ func New(svc *todo.Service, opts Options) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: svc, region: opts.Region, version: opts.Version, log: log}
+	h := &Handler{svc: svc, region: opts.Region, version: opts.Version, log: log}
+	for _, s := range opts.OriginSecrets {
+		h.secrets = append(h.secrets, []byte(s))
+	}
+	return h
 }
 
 // route is a path template and the methods it allows.
@@ -116,10 +129,27 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	case !found:
 		out = outcome{resp: h.problem(problemKind{http.StatusNotFound, ProblemNotFound, "No such resource", ""},
 			"Nothing is served at "+path+"; the API serves /todos, /todos/{id}, /health and /v1.")}
+	case !(r == routeHealth && method == http.MethodGet) && !h.fromEdge(req):
+		out = outcome{resp: h.problem(problemKind{http.StatusForbidden, ProblemNotThroughEdge, "Not through the edge", ""},
+			"This regional endpoint serves only requests that come through the public endpoint: call the public URL instead.")}
 	default:
 		out = h.serve(ctx, req, method, r, id)
 	}
 	return resp, nil
+}
+
+// fromEdge reports whether req carries an accepted origin secret, or no secret is configured. The
+// comparison takes the same time whatever the value, so it leaks nothing about the secret.
+func (h *Handler) fromEdge(req events.APIGatewayV2HTTPRequest) bool {
+	if len(h.secrets) == 0 {
+		return true
+	}
+	got := []byte(header(req, OriginSecretHeader))
+	ok := 0
+	for _, s := range h.secrets {
+		ok |= subtle.ConstantTimeCompare(got, s)
+	}
+	return ok == 1
 }
 
 func (h *Handler) logRequest(ctx context.Context, req events.APIGatewayV2HTTPRequest, method string, r route, found bool, out outcome, start time.Time) {

@@ -18,6 +18,7 @@ const ProblemBase = "https://switchyard.dev/problems/"
 const (
 	ProblemInvalidRequest      = ProblemBase + "invalid-request"
 	ProblemNotFound            = ProblemBase + "not-found"
+	ProblemNotThroughEdge      = ProblemBase + "not-through-edge"
 	ProblemMethodNotAllowed    = ProblemBase + "method-not-allowed"
 	ProblemPreconditionFailed  = ProblemBase + "precondition-failed"
 	ProblemPayloadTooLarge     = ProblemBase + "payload-too-large"

@@ -5,7 +5,10 @@
 //
 // The loader calls alloc(n) to get room for an n-byte JSON event, copies the event there, calls
 // rewrite(n), and reads the JSON answer at ptr<<32|len: {"request":...} or
-// {"errorType":...,"errorMessage":...}. The answer stays valid until the next call.
+// {"errorType":...,"errorMessage":...}. The answer stays valid until the next call. When the signal
+// it looked up changes, it copies the signal's JSON ({"answers":[...],"error":"..."}) the same way
+// and calls signal(n) before the next rewrite: the module cannot do network I/O itself, and the
+// routing decision stays in Go.
 package main
 
 import (
@@ -20,6 +23,21 @@ import (
 // in and out live in package variables so the garbage collector keeps them while the loader
 // reads or writes them through linear memory.
 var in, out []byte
+
+// current is the signal the loader last handed over.
+var current edge.Signal
+
+//go:wasmexport signal
+func signal(size uint32) uint32 {
+	var sig edge.Signal
+	if err := json.Unmarshal(in[:size], &sig); err != nil {
+		// A signal the loader could not encode is no signal: route to the pinned origin.
+		current = edge.Signal{Error: "undecodable signal: " + err.Error()}
+		return 1
+	}
+	current = sig
+	return 0
+}
 
 //go:wasmexport alloc
 func alloc(size uint32) unsafe.Pointer {
@@ -46,7 +64,7 @@ func answer(b, event []byte) (result []byte) {
 	if err != nil {
 		return failure(b, typeName(err), err.Error())
 	}
-	req, err := edge.Rewrite(ev)
+	req, err := edge.RouteRequest(ev, current)
 	if err != nil {
 		return failure(b, typeName(err), err.Error())
 	}

@@ -179,9 +179,9 @@ func TestThrottlingIsNamed(t *testing.T) {
 		{"cloudwatch:GetMetricData", func(c context.Context) error { _, _, err := g.ReplicationLag(c, west); return err }},
 		{"cloudwatch:PutMetricData", func(c context.Context) error { return m.PublishProbes(c, sample, nil, nil) }},
 		{"cloudfront:GetDistributionConfig", func(c context.Context) error { _, err := cf.Current(c); return err }},
-		{"cloudfront:UpdateDistribution", func(c context.Context) error { return cf.SwitchTo(c, "west-api") }},
+		{"cloudfront:UpdateDistribution", func(c context.Context) error { return cf.SwitchTo(c, "west-api", 1) }},
 		{"route53:ListResourceRecordSets", func(c context.Context) error { _, err := r53.Current(c); return err }},
-		{"route53:ChangeResourceRecordSets", func(c context.Context) error { return r53.SwitchTo(c, "west.example.com") }},
+		{"route53:ChangeResourceRecordSets", func(c context.Context) error { return r53.SwitchTo(c, "west.example.com", 1) }},
 		{"sns:Publish", func(c context.Context) error { return n.Notify(c, "s", "m") }},
 		{"states:StartExecution", func(c context.Context) error { _, err := ex.Start(c, "x", []byte("{}")); return err }},
 		{"states:ListExecutions", func(c context.Context) error { _, err := ex.StartedSince(c, time.Now()); return err }},
@@ -226,40 +226,114 @@ func addDistribution(c cloud, id, file string) error {
 	return c.AddDistribution(id, b)
 }
 
-func TestCloudFrontSwitch(t *testing.T) {
-	c := startCloud(t, localcloud.Timing{CloudFrontPropagation: time.Millisecond})
-	for id, file := range map[string]string{"EPLAIN": "distribution.xml", "EGROUP": "distribution-origin-group.xml"} {
-		if err := addDistribution(c, id, file); err != nil {
-			t.Fatal(err)
+// racingCloudFront lets another activation land its own change between the switch's read and its
+// write, once, as a delayed activation would see it.
+type racingCloudFront struct {
+	awsadapter.CloudFrontAPI
+	race func() error
+}
+
+func (r *racingCloudFront) UpdateDistribution(ctx context.Context, in *cloudfront.UpdateDistributionInput, optFns ...func(*cloudfront.Options)) (*cloudfront.UpdateDistributionOutput, error) {
+	if race := r.race; race != nil {
+		r.race = nil
+		if err := race(); err != nil {
+			return nil, err
 		}
 	}
-	client := cloudfront.NewFromConfig(c.config(westRegion, false))
-	for _, id := range []string{"EPLAIN", "EGROUP"} {
-		t.Run(id, func(t *testing.T) {
-			s := &awsadapter.CloudFrontSwitch{CloudFront: client, DistributionID: id}
-			if got, err := s.Current(ctx(t)); err != nil || got != "east-api" {
-				t.Fatalf("current: got %q, %v; want east-api", got, err)
-			}
-			if err := s.SwitchTo(ctx(t), "west-api"); err != nil {
-				t.Fatal(err)
-			}
-			if got, err := s.Current(ctx(t)); err != nil || got != "west-api" {
-				t.Fatalf("after the switch: got %q, %v; want west-api", got, err)
-			}
-		})
+	return r.CloudFrontAPI.UpdateDistribution(ctx, in, optFns...)
+}
+
+func TestCloudFrontSwitch(t *testing.T) {
+	c := startCloud(t, localcloud.Timing{CloudFrontPropagation: time.Millisecond})
+	if err := addDistribution(c, "EPLAIN", "distribution.xml"); err != nil {
+		t.Fatal(err)
 	}
+	client := cloudfront.NewFromConfig(c.config(westRegion, false))
+	s := &awsadapter.CloudFrontSwitch{CloudFront: client, DistributionID: "EPLAIN"}
+	current := func(t *testing.T) failover.TrafficState {
+		t.Helper()
+		st, err := s.Current(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if got := current(t); got != (failover.TrafficState{Target: "east-api"}) {
+		t.Fatalf("current: got %+v, want east-api with no epoch", got)
+	}
+	t.Run("switch stamps the epoch on the distribution", func(t *testing.T) {
+		if err := s.SwitchTo(ctx(t), "west-api", 5); err != nil {
+			t.Fatal(err)
+		}
+		if got := current(t); got != (failover.TrafficState{Target: "west-api", Epoch: 5}) {
+			t.Fatalf("after the switch: got %+v, want west-api at epoch 5", got)
+		}
+		out, err := client.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String("EPLAIN")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range out.DistributionConfig.Origins.Items {
+			found := false
+			for _, h := range o.CustomHeaders.Items {
+				found = found || (strings.EqualFold(aws.ToString(h.HeaderName), "x-switchyard-traffic-epoch") && aws.ToString(h.HeaderValue) == "5")
+			}
+			if !found {
+				t.Errorf("origin %s: no epoch header 5 in %+v", aws.ToString(o.Id), o.CustomHeaders.Items)
+			}
+		}
+	})
+	t.Run("repeating the same target and epoch changes nothing", func(t *testing.T) {
+		updates := c.Calls("cloudfront:UpdateDistribution")
+		if err := s.SwitchTo(ctx(t), "west-api", 5); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Calls("cloudfront:UpdateDistribution") - updates; got != 0 {
+			t.Errorf("updates: got %d, want 0", got)
+		}
+	})
+	t.Run("an older epoch is refused and changes nothing", func(t *testing.T) {
+		updates := c.Calls("cloudfront:UpdateDistribution")
+		for _, tc := range []struct {
+			target string
+			epoch  uint64
+		}{{"east-api", 4}, {"east-api", 5}} {
+			err := s.SwitchTo(ctx(t), tc.target, tc.epoch)
+			var stale *failover.StaleEpochError
+			if !errors.As(err, &stale) || stale.Current != (failover.TrafficState{Target: "west-api", Epoch: 5}) {
+				t.Fatalf("%s at %d: got %v, want *failover.StaleEpochError naming west-api at 5", tc.target, tc.epoch, err)
+			}
+		}
+		if got := c.Calls("cloudfront:UpdateDistribution") - updates; got != 0 {
+			t.Errorf("updates: got %d, want 0", got)
+		}
+		if got := current(t); got != (failover.TrafficState{Target: "west-api", Epoch: 5}) {
+			t.Errorf("current: got %+v, want west-api at epoch 5", got)
+		}
+	})
+	t.Run("a newer activation racing in between read and write wins", func(t *testing.T) {
+		newer := &awsadapter.CloudFrontSwitch{CloudFront: client, DistributionID: "EPLAIN"}
+		delayed := &awsadapter.CloudFrontSwitch{DistributionID: "EPLAIN", CloudFront: &racingCloudFront{CloudFrontAPI: client,
+			race: func() error { return newer.SwitchTo(context.Background(), "east-api", 9) }}}
+		err := delayed.SwitchTo(ctx(t), "west-api", 6)
+		var stale *failover.StaleEpochError
+		if !errors.As(err, &stale) {
+			t.Fatalf("got %v, want *failover.StaleEpochError after the ETag changed", err)
+		}
+		if got := current(t); got != (failover.TrafficState{Target: "east-api", Epoch: 9}) {
+			t.Errorf("current: got %+v, want east-api at epoch 9 (the newer change)", got)
+		}
+	})
 	t.Run("stale ETag is re-read and retried", func(t *testing.T) {
-		s := &awsadapter.CloudFrontSwitch{CloudFront: client, DistributionID: "EPLAIN"}
 		gets, updates := c.Calls("cloudfront:GetDistributionConfig"), c.Calls("cloudfront:UpdateDistribution")
 		c.FailNext("cloudfront:UpdateDistribution", 412, "PreconditionFailed", "The request failed because it didn't meet the preconditions")
-		if err := s.SwitchTo(ctx(t), "east-api"); err != nil {
+		if err := s.SwitchTo(ctx(t), "west-api", 10); err != nil {
 			t.Fatal(err)
 		}
 		if g, u := c.Calls("cloudfront:GetDistributionConfig")-gets, c.Calls("cloudfront:UpdateDistribution")-updates; g != 2 || u != 2 {
 			t.Errorf("calls: got %d reads and %d updates, want 2 and 2 (a fresh ETag for the retry)", g, u)
 		}
-		if got, _ := s.Current(ctx(t)); got != "east-api" {
-			t.Errorf("current: got %q, want east-api", got)
+		if got := current(t); got != (failover.TrafficState{Target: "west-api", Epoch: 10}) {
+			t.Errorf("current: got %+v, want west-api at 10", got)
 		}
 	})
 	t.Run("stale ETag every time is bounded", func(t *testing.T) {
@@ -267,34 +341,93 @@ func TestCloudFrontSwitch(t *testing.T) {
 		for range 3 {
 			c.FailNext("cloudfront:UpdateDistribution", 412, "PreconditionFailed", "stale")
 		}
-		err := s.SwitchTo(ctx(t), "west-api")
+		err := s.SwitchTo(ctx(t), "east-api", 11)
 		if got := errorType(err); got != "PreconditionError" {
 			t.Fatalf("got %v (%s), want PreconditionError", err, got)
 		}
 	})
 	t.Run("unknown origin", func(t *testing.T) {
-		s := &awsadapter.CloudFrontSwitch{CloudFront: client, DistributionID: "EPLAIN"}
-		if err := s.SwitchTo(ctx(t), "nowhere"); err == nil || !strings.Contains(err.Error(), "LOCAL_ORIGIN_ID") {
+		if err := s.SwitchTo(ctx(t), "nowhere", 12); err == nil || !strings.Contains(err.Error(), "LOCAL_ORIGIN_ID") {
 			t.Fatalf("got %v, want an error naming LOCAL_ORIGIN_ID", err)
 		}
 	})
 }
 
+// racingRoute53 lets another activation land its own change between the switch's read and its
+// write, once.
+type racingRoute53 struct {
+	awsadapter.Route53API
+	race func() error
+}
+
+func (r *racingRoute53) ChangeResourceRecordSets(ctx context.Context, in *route53.ChangeResourceRecordSetsInput, optFns ...func(*route53.Options)) (*route53.ChangeResourceRecordSetsOutput, error) {
+	if race := r.race; race != nil {
+		r.race = nil
+		if err := race(); err != nil {
+			return nil, err
+		}
+	}
+	return r.Route53API.ChangeResourceRecordSets(ctx, in, optFns...)
+}
+
 func TestRoute53Switch(t *testing.T) {
 	c := startCloud(t, localcloud.Timing{Route53Propagation: time.Millisecond})
 	c.AddHostedZone("Z0123456789ABC", "example.com")
-	s := &awsadapter.Route53Switch{Route53: route53.NewFromConfig(c.config(westRegion, false)), HostedZoneID: "Z0123456789ABC", RecordName: "origin.example.com"}
-	if got, err := s.Current(ctx(t)); err != nil || got != "" {
-		t.Fatalf("current before any record: got %q, %v; want empty", got, err)
-	}
-	for _, v := range []string{"east.example.com", "west.example.com"} {
-		if err := s.SwitchTo(ctx(t), v); err != nil {
+	client := route53.NewFromConfig(c.config(westRegion, false))
+	s := &awsadapter.Route53Switch{Route53: client, HostedZoneID: "Z0123456789ABC", RecordName: "origin.example.com"}
+	current := func(t *testing.T) failover.TrafficState {
+		t.Helper()
+		st, err := s.Current(ctx(t))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.Current(ctx(t)); err != nil || got != v {
-			t.Fatalf("current: got %q, %v; want %s", got, err, v)
+		return st
+	}
+	if got := current(t); got != (failover.TrafficState{}) {
+		t.Fatalf("current before any record: got %+v, want empty", got)
+	}
+	for i, v := range []string{"east.example.com", "west.example.com"} {
+		epoch := uint64(i + 1)
+		if err := s.SwitchTo(ctx(t), v, epoch); err != nil {
+			t.Fatal(err)
+		}
+		if got := current(t); got != (failover.TrafficState{Target: v, Epoch: epoch}) {
+			t.Fatalf("current: got %+v, want %s at %d", got, v, epoch)
 		}
 	}
+	t.Run("repeating the same target and epoch changes nothing", func(t *testing.T) {
+		changes := c.Calls("route53:ChangeResourceRecordSets")
+		if err := s.SwitchTo(ctx(t), "west.example.com", 2); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Calls("route53:ChangeResourceRecordSets") - changes; got != 0 {
+			t.Errorf("changes: got %d, want 0", got)
+		}
+	})
+	t.Run("an older epoch is refused and changes nothing", func(t *testing.T) {
+		changes := c.Calls("route53:ChangeResourceRecordSets")
+		err := s.SwitchTo(ctx(t), "east.example.com", 1)
+		var stale *failover.StaleEpochError
+		if !errors.As(err, &stale) {
+			t.Fatalf("got %v, want *failover.StaleEpochError", err)
+		}
+		if got := c.Calls("route53:ChangeResourceRecordSets") - changes; got != 0 {
+			t.Errorf("changes: got %d, want 0", got)
+		}
+	})
+	t.Run("a newer activation racing in between read and write wins", func(t *testing.T) {
+		newer := &awsadapter.Route53Switch{Route53: client, HostedZoneID: "Z0123456789ABC", RecordName: "origin.example.com"}
+		delayed := &awsadapter.Route53Switch{HostedZoneID: "Z0123456789ABC", RecordName: "origin.example.com", Route53: &racingRoute53{Route53API: client,
+			race: func() error { return newer.SwitchTo(context.Background(), "east.example.com", 9) }}}
+		err := delayed.SwitchTo(ctx(t), "west.example.com", 3)
+		var stale *failover.StaleEpochError
+		if !errors.As(err, &stale) {
+			t.Fatalf("got %v, want *failover.StaleEpochError after the epoch record changed", err)
+		}
+		if got := current(t); got != (failover.TrafficState{Target: "east.example.com", Epoch: 9}) {
+			t.Errorf("current: got %+v, want east.example.com at epoch 9 (the newer change)", got)
+		}
+	})
 }
 
 func TestNotifierAndMetrics(t *testing.T) {

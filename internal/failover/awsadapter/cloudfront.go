@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 
+	"github.com/switchyard-dr/switchyard/internal/edge"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 )
 
@@ -21,8 +24,11 @@ type CloudFrontAPI interface {
 var _ CloudFrontAPI = (*cloudfront.Client)(nil)
 
 // CloudFrontSwitch points a distribution's default cache behaviour (and every cache behaviour that
-// followed it) at an origin. When the default behaviour targets an origin group, the target becomes
-// the group's primary member instead, keeping the group's GET failover.
+// followed it) at an origin, and stamps every origin with the writer lease epoch of the change in
+// the custom header edge.TrafficEpochHeader, where the edge handler also sees it. The read, the epoch
+// check and the write form one compare-and-set: UpdateDistribution carries the ETag of the read
+// (If-Match), so a change made in between fails with PreconditionFailed and is re-read and checked
+// again rather than overwritten.
 type CloudFrontSwitch struct {
 	CloudFront     CloudFrontAPI
 	DistributionID string
@@ -32,18 +38,19 @@ type CloudFrontSwitch struct {
 
 var _ failover.TrafficSwitch = (*CloudFrontSwitch)(nil)
 
-// Current returns the origin ID that serves the default cache behaviour.
-func (c *CloudFrontSwitch) Current(ctx context.Context) (string, error) {
+// Current returns the origin ID that serves the default cache behaviour and the epoch it carries.
+func (c *CloudFrontSwitch) Current(ctx context.Context) (failover.TrafficState, error) {
 	out, err := c.CloudFront.GetDistributionConfig(ctx, &cloudfront.GetDistributionConfigInput{Id: aws.String(c.DistributionID)})
 	if err != nil {
-		return "", classify("cloudfront GetDistributionConfig "+c.DistributionID, err)
+		return failover.TrafficState{}, classify("cloudfront GetDistributionConfig "+c.DistributionID, err)
 	}
-	return servingOrigin(out.DistributionConfig)
+	return c.state(out.DistributionConfig)
 }
 
-// SwitchTo reads the configuration and its ETag, changes the origin and writes it back with
-// If-Match; a PreconditionFailed (someone changed it in between) re-reads and tries again.
-func (c *CloudFrontSwitch) SwitchTo(ctx context.Context, origin string) error {
+// SwitchTo reads the configuration and its ETag, refuses if it carries a newer epoch, changes the
+// origin and the epoch and writes it back with If-Match; a PreconditionFailed (someone changed it in
+// between) re-reads, checks the epoch again and tries again.
+func (c *CloudFrontSwitch) SwitchTo(ctx context.Context, origin string, epoch uint64) error {
 	attempts := c.Attempts
 	if attempts == 0 {
 		attempts = 5
@@ -55,7 +62,17 @@ func (c *CloudFrontSwitch) SwitchTo(ctx context.Context, origin string) error {
 			return classify("cloudfront GetDistributionConfig "+c.DistributionID, err)
 		}
 		cfg := out.DistributionConfig
-		if err := pointAt(cfg, origin); err != nil {
+		current, err := c.state(cfg)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !current.Supersedes(origin, epoch):
+			return &failover.StaleEpochError{Target: origin, Epoch: epoch, Current: current}
+		case current == failover.TrafficState{Target: origin, Epoch: epoch}:
+			return nil
+		}
+		if err := pointAt(cfg, origin, epoch); err != nil {
 			return fmt.Errorf("distribution %s: %w", c.DistributionID, err)
 		}
 		_, err = c.CloudFront.UpdateDistribution(ctx, &cloudfront.UpdateDistributionInput{
@@ -70,57 +87,51 @@ func (c *CloudFrontSwitch) SwitchTo(ctx context.Context, origin string) error {
 	return last
 }
 
-func servingOrigin(cfg *cftypes.DistributionConfig) (string, error) {
+func (c *CloudFrontSwitch) state(cfg *cftypes.DistributionConfig) (failover.TrafficState, error) {
 	if cfg == nil || cfg.DefaultCacheBehavior == nil {
-		return "", errors.New("cloudfront: distribution config has no default cache behaviour")
+		return failover.TrafficState{}, fmt.Errorf("distribution %s: the config has no default cache behaviour", c.DistributionID)
 	}
 	target := aws.ToString(cfg.DefaultCacheBehavior.TargetOriginId)
-	if g := originGroup(cfg, target); g != nil {
-		if g.Members == nil || len(g.Members.Items) == 0 {
-			return "", fmt.Errorf("cloudfront: origin group %s has no members", target)
-		}
-		return aws.ToString(g.Members.Items[0].OriginId), nil
+	o := findOrigin(cfg, target)
+	if o == nil {
+		return failover.TrafficState{}, fmt.Errorf("distribution %s: the default cache behaviour targets %q, which is not one of its origins (an origin group cannot carry the API's writes)", c.DistributionID, target)
 	}
-	return target, nil
+	st := failover.TrafficState{Target: target}
+	if o.CustomHeaders == nil {
+		return st, nil
+	}
+	for _, h := range o.CustomHeaders.Items {
+		if strings.EqualFold(aws.ToString(h.HeaderName), edge.TrafficEpochHeader) {
+			n, err := strconv.ParseUint(aws.ToString(h.HeaderValue), 10, 64)
+			if err != nil {
+				return failover.TrafficState{}, fmt.Errorf("distribution %s: origin %s has %s %q, not a lease epoch: set it to a number or remove it",
+					c.DistributionID, target, edge.TrafficEpochHeader, aws.ToString(h.HeaderValue))
+			}
+			st.Epoch = n
+		}
+	}
+	return st, nil
 }
 
-func originGroup(cfg *cftypes.DistributionConfig, id string) *cftypes.OriginGroup {
-	if cfg.OriginGroups == nil {
+func findOrigin(cfg *cftypes.DistributionConfig, id string) *cftypes.Origin {
+	if cfg.Origins == nil {
 		return nil
 	}
-	for i := range cfg.OriginGroups.Items {
-		if aws.ToString(cfg.OriginGroups.Items[i].Id) == id {
-			return &cfg.OriginGroups.Items[i]
+	for i := range cfg.Origins.Items {
+		if aws.ToString(cfg.Origins.Items[i].Id) == id {
+			return &cfg.Origins.Items[i]
 		}
 	}
 	return nil
 }
 
-func pointAt(cfg *cftypes.DistributionConfig, origin string) error {
-	known := false
-	if cfg.Origins != nil {
-		for _, o := range cfg.Origins.Items {
-			known = known || aws.ToString(o.Id) == origin
-		}
-	}
-	if !known {
+// pointAt targets origin from the default behaviour and from every behaviour that followed it, and
+// stamps epoch on every origin, so that whichever origin a behaviour targets carries it.
+func pointAt(cfg *cftypes.DistributionConfig, origin string, epoch uint64) error {
+	if findOrigin(cfg, origin) == nil {
 		return fmt.Errorf("no origin with ID %q: check LOCAL_ORIGIN_ID against the distribution's origins", origin)
 	}
-	current, err := servingOrigin(cfg)
-	if err != nil {
-		return err
-	}
-	target := aws.ToString(cfg.DefaultCacheBehavior.TargetOriginId)
-	if g := originGroup(cfg, target); g != nil {
-		items := g.Members.Items
-		for i := range items {
-			if aws.ToString(items[i].OriginId) == origin {
-				items[0], items[i] = items[i], items[0]
-				return nil
-			}
-		}
-		return fmt.Errorf("origin %q is not a member of origin group %s", origin, target)
-	}
+	current := aws.ToString(cfg.DefaultCacheBehavior.TargetOriginId)
 	cfg.DefaultCacheBehavior.TargetOriginId = aws.String(origin)
 	if cfg.CacheBehaviors != nil {
 		for i := range cfg.CacheBehaviors.Items {
@@ -128,6 +139,25 @@ func pointAt(cfg *cftypes.DistributionConfig, origin string) error {
 				cfg.CacheBehaviors.Items[i].TargetOriginId = aws.String(origin)
 			}
 		}
+	}
+	value := strconv.FormatUint(epoch, 10)
+	for i := range cfg.Origins.Items {
+		o := &cfg.Origins.Items[i]
+		if o.CustomHeaders == nil {
+			o.CustomHeaders = &cftypes.CustomHeaders{}
+		}
+		set := false
+		for j := range o.CustomHeaders.Items {
+			if strings.EqualFold(aws.ToString(o.CustomHeaders.Items[j].HeaderName), edge.TrafficEpochHeader) {
+				o.CustomHeaders.Items[j].HeaderValue = aws.String(value)
+				set = true
+			}
+		}
+		if !set {
+			o.CustomHeaders.Items = append(o.CustomHeaders.Items, cftypes.OriginCustomHeader{
+				HeaderName: aws.String(edge.TrafficEpochHeader), HeaderValue: aws.String(value)})
+		}
+		o.CustomHeaders.Quantity = aws.Int32(int32(len(o.CustomHeaders.Items)))
 	}
 	return nil
 }

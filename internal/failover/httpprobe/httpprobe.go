@@ -27,6 +27,10 @@ type Prober struct {
 	// Token, when set, gives the bearer token the canary's requests carry (health checks carry
 	// none); an empty token means none is needed.
 	Token func(ctx context.Context) (string, error)
+	// OriginSecret, when set, goes on every canary request as x-switchyard-origin-secret: behind an
+	// edge the regional API refuses requests without it, and the canary writes to this region's API
+	// directly. The edge replaces any viewer value with its own on the public path.
+	OriginSecret string
 }
 
 var _ failover.Prober = (*Prober)(nil)
@@ -128,6 +132,9 @@ func (p *Prober) do(ctx context.Context, method, url string, body []byte, idempo
 	}
 	if idempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	if p.OriginSecret != "" {
+		req.Header.Set("X-Switchyard-Origin-Secret", p.OriginSecret)
 	}
 	if p.Token != nil {
 		token, err := p.Token(ctx)

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -25,6 +27,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
 	"github.com/switchyard-dr/switchyard/internal/local/mariadb"
 	"github.com/switchyard-dr/switchyard/internal/local/replication"
+	"github.com/switchyard-dr/switchyard/internal/local/signaldns"
 )
 
 // Names shared by both regions' configuration.
@@ -33,7 +36,8 @@ const (
 	distributionID  = "EDRILLSWITCHYARD"
 	appDatabase     = "switchyard"
 	appUser         = "todo_app"
-	originGroupID   = "api"
+	// signalName is the active-region signal's TXT record, answered by the local Route 53 stand-in.
+	signalName = "_switchyard-signal.drill.switchyard.test"
 	// appPassword and replPassword guard servers that listen on 127.0.0.1 for the length of
 	// one drill and are then deleted.
 	appPassword  = "drill-app-password"
@@ -91,16 +95,18 @@ type Env struct {
 
 	edgeLn   net.Listener
 	edgeSrv  *http.Server
-	primary  atomic.Pointer[Region] // where the distribution sends traffic now
+	signal   *signaldns.Server
+	primary  atomic.Pointer[Region] // the origin the distribution's behaviour targets now
 	probers  sync.WaitGroup
 	stopProb context.CancelFunc
 
-	mu       sync.Mutex
-	traffic  []trafficEvent
-	alarms   []alarmEvent
-	triggers []triggerEvent
-	steps    []stepEvent
-	notices  []notice
+	mu         sync.Mutex
+	lastWrites string // the region the edge last sent a write to
+	traffic    []trafficEvent
+	alarms     []alarmEvent
+	triggers   []triggerEvent
+	steps      []stepEvent
+	notices    []notice
 }
 
 type stepEvent struct {
@@ -201,6 +207,9 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 			return nil, err
 		}
 	}
+	if err := e.startSignal(); err != nil {
+		return nil, err
+	}
 	if err := e.startCloud(); err != nil {
 		return nil, err
 	}
@@ -215,7 +224,11 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 	}
 	e.progress("schema migrated through %s's migrate function in %s", e.A.Name, ms(time.Since(t)))
 	e.primary.Store(e.A)
-	e.edgeSrv = &http.Server{Handler: &edgeproxy.Proxy{Origins: e.origins, DistributionID: distributionID}, ReadHeaderTimeout: 5 * time.Second}
+	// The same handler Lambda@Edge runs, reading the signal through the local Route 53 stand-in with
+	// a cache scaled down like the health checks (5 s in AWS).
+	signals := &edge.SignalCache{Lookup: e.signal.Lookup, TTL: 250 * time.Millisecond, Timeout: 200 * time.Millisecond, MaxStale: 5 * time.Second}
+	e.edgeSrv = &http.Server{Handler: &edgeproxy.Proxy{Origin: e.origin, Handler: &edge.Handler{Signals: signals},
+		DistributionID: distributionID, OnRoute: e.onRoute}, ReadHeaderTimeout: 5 * time.Second}
 	go e.edgeSrv.Serve(e.edgeLn) //nolint:errcheck // ends with ErrServerClosed at Close
 	if err := e.waitServing(ctx, e.A, 20*time.Second); err != nil {
 		return nil, err
@@ -319,6 +332,8 @@ func (e *Env) startCloud() error {
 	return nil
 }
 
+// onTraffic follows the distribution's target once CloudFront has propagated a change: the
+// orchestrator's explicit origin swap.
 func (e *Env) onTraffic(tc localcloud.TrafficChange) {
 	if tc.Service != "cloudfront" || tc.Resource != distributionID {
 		return
@@ -326,50 +341,96 @@ func (e *Env) onTraffic(tc localcloud.TrafficChange) {
 	for _, r := range []*Region{e.A, e.B} {
 		if r.OriginID == tc.Name {
 			e.primary.Store(r)
-			e.mu.Lock()
-			e.traffic = append(e.traffic, trafficEvent{At: time.Now(), Region: r.Name})
-			e.mu.Unlock()
 		}
 	}
 }
 
-// origins is what the distribution's origin group holds now: the primary, then the other.
-func (e *Env) origins() []edge.CustomOrigin {
-	p := e.primary.Load()
-	other := e.B
-	if p == e.B {
-		other = e.A
+// onRoute records when the edge starts sending writes to another region: the data-plane moment
+// traffic follows the writer.
+func (e *Env) onRoute(method, region string) {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return
 	}
-	return []edge.CustomOrigin{e.customOrigin(p), e.customOrigin(other)}
+	name := region
+	for _, r := range []*Region{e.A, e.B} {
+		if r.AWSRegion == region {
+			name = r.Name
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if name != e.lastWrites {
+		e.lastWrites = name
+		e.traffic = append(e.traffic, trafficEvent{At: time.Now(), Region: name})
+	}
+}
+
+// startSignal starts the local Route 53 data plane: a writer and a serving health check on each
+// region's /health, as the edge stack's health checks do, and the multivalue TXT record set.
+func (e *Env) startSignal() error {
+	var records []signaldns.Record
+	records = append(records, signaldns.Record{Value: edge.SignalSentinel})
+	for _, r := range []*Region{e.A, e.B} {
+		health := r.apiURL() + "/health"
+		records = append(records,
+			signaldns.Record{Value: "writer " + r.AWSRegion, Check: &signaldns.Check{URL: health, SearchString: `"role":"writer"`}},
+			signaldns.Record{Value: "serving " + r.AWSRegion, Check: &signaldns.Check{URL: health}})
+	}
+	s, err := signaldns.Start(signaldns.Options{Name: signalName, Records: records, Interval: 100 * time.Millisecond, FailureThreshold: 2, Timeout: 500 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	e.signal = s
+	return nil
+}
+
+// routing is the routing configuration every origin carries, as in template.yaml.
+func (e *Env) routing() map[string]string {
+	return map[string]string{
+		"X-Switchyard-Regions":         e.A.AWSRegion + "=" + e.A.httpAddr + "," + e.B.AWSRegion + "=" + e.B.httpAddr,
+		"X-Switchyard-Signal-Name":     signalName,
+		"X-Switchyard-Signal-Resolver": e.signal.Addr(),
+	}
+}
+
+// origin is the origin the distribution's cache behaviour targets now.
+func (e *Env) origin() edge.CustomOrigin {
+	return e.customOrigin(e.primary.Load())
 }
 
 func (e *Env) customOrigin(r *Region) edge.CustomOrigin {
 	_, port, _ := net.SplitHostPort(r.httpAddr)
 	n, _ := strconv.Atoi(port)
-	return edge.CustomOrigin{
-		DomainName: "127.0.0.1", Port: n, Protocol: "http", ReadTimeout: 5, KeepaliveTimeout: 5,
-		CustomHeaders: edge.Headers{edge.RegionHeader: {{Key: "X-Switchyard-Region", Value: r.AWSRegion}}},
+	headers := edge.Headers{edge.RegionHeader: {{Key: "X-Switchyard-Region", Value: r.AWSRegion}}}
+	for name, v := range e.routing() {
+		headers[strings.ToLower(name)] = []edge.Header{{Key: name, Value: v}}
 	}
+	return edge.CustomOrigin{DomainName: "127.0.0.1", Port: n, Protocol: "http", ReadTimeout: 5, KeepaliveTimeout: 5, CustomHeaders: headers}
 }
 
 func (e *Env) distributionConfig() []byte {
 	origin := func(r *Region) string {
 		_, port, _ := net.SplitHostPort(r.httpAddr)
+		headers := fmt.Sprintf(`<OriginCustomHeader><HeaderName>X-Switchyard-Region</HeaderName><HeaderValue>%s</HeaderValue></OriginCustomHeader>`, r.AWSRegion)
+		routing := e.routing()
+		for _, name := range slices.Sorted(maps.Keys(routing)) {
+			headers += fmt.Sprintf(`<OriginCustomHeader><HeaderName>%s</HeaderName><HeaderValue>%s</HeaderValue></OriginCustomHeader>`, name, routing[name])
+		}
 		return fmt.Sprintf(`<Origin><Id>%s</Id><DomainName>127.0.0.1</DomainName><OriginPath></OriginPath>`+
-			`<CustomHeaders><Quantity>1</Quantity><Items><OriginCustomHeader><HeaderName>X-Switchyard-Region</HeaderName><HeaderValue>%s</HeaderValue></OriginCustomHeader></Items></CustomHeaders>`+
+			`<CustomHeaders><Quantity>%d</Quantity><Items>%s</Items></CustomHeaders>`+
 			`<CustomOriginConfig><HTTPPort>%s</HTTPPort><HTTPSPort>443</HTTPSPort><OriginProtocolPolicy>http-only</OriginProtocolPolicy>`+
-			`<OriginReadTimeout>5</OriginReadTimeout><OriginKeepaliveTimeout>5</OriginKeepaliveTimeout></CustomOriginConfig></Origin>`, r.OriginID, r.AWSRegion, port)
+			`<OriginReadTimeout>5</OriginReadTimeout><OriginKeepaliveTimeout>5</OriginKeepaliveTimeout></CustomOriginConfig></Origin>`, r.OriginID, 1+len(routing), headers, port)
 	}
+	// One behaviour for every method, no origin group (CloudFront refuses one behind writes): the
+	// edge function picks the region per request; the target is the orchestrator's explicit choice.
 	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
 <DistributionConfig xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">
 <CallerReference>switchyard-drill</CallerReference>
 <Origins><Quantity>2</Quantity><Items>` + origin(e.A) + origin(e.B) + `</Items></Origins>
-<OriginGroups><Quantity>1</Quantity><Items><OriginGroup><Id>` + originGroupID + `</Id>
-<FailoverCriteria><StatusCodes><Quantity>2</Quantity><Items><StatusCode>502</StatusCode><StatusCode>503</StatusCode></Items></StatusCodes></FailoverCriteria>
-<Members><Quantity>2</Quantity><Items><OriginGroupMember><OriginId>` + e.A.OriginID + `</OriginId></OriginGroupMember><OriginGroupMember><OriginId>` + e.B.OriginID + `</OriginId></OriginGroupMember></Items></Members>
-</OriginGroup></Items></OriginGroups>
-<DefaultCacheBehavior><TargetOriginId>` + originGroupID + `</TargetOriginId><ViewerProtocolPolicy>allow-all</ViewerProtocolPolicy>
-<CachePolicyId>4135ea2d-6df8-44a3-9df3-4b5a84be39ad</CachePolicyId><OriginRequestPolicyId>b689b0a8-53d0-40ab-baf2-68738e2966ac</OriginRequestPolicyId></DefaultCacheBehavior>
+<DefaultCacheBehavior><TargetOriginId>` + e.A.OriginID + `</TargetOriginId><ViewerProtocolPolicy>allow-all</ViewerProtocolPolicy>
+<AllowedMethods><Quantity>7</Quantity><Items><Method>GET</Method><Method>HEAD</Method><Method>OPTIONS</Method><Method>PUT</Method><Method>PATCH</Method><Method>POST</Method><Method>DELETE</Method></Items><CachedMethods><Quantity>2</Quantity><Items><Method>GET</Method><Method>HEAD</Method></Items></CachedMethods></AllowedMethods>
+<CachePolicyId>4135ea2d-6df8-44a3-9df3-4b5a84be39ad</CachePolicyId><OriginRequestPolicyId>216adef6-5c7f-47e4-b989-5492eafa07d3</OriginRequestPolicyId></DefaultCacheBehavior>
 <Comment>Switchyard drill</Comment><Enabled>true</Enabled>
 </DistributionConfig>`)
 }
@@ -540,6 +601,9 @@ func (e *Env) Close() error {
 		e.edgeSrv.Close()
 	} else if e.edgeLn != nil {
 		e.edgeLn.Close()
+	}
+	if e.signal != nil {
+		errs = append(errs, e.signal.Close())
 	}
 	var pids []int
 	for _, r := range []*Region{e.A, e.B} {

@@ -19,10 +19,10 @@ const (
 )
 
 // Scenarios lists every scenario in running order.
-var Scenarios = []string{Switchover, Unplanned, Failback}
+var Scenarios = []string{Switchover, Unplanned, Failback, ControlPlaneDown}
 
 // RTO targets the drill reports against.
-var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second,
+var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second, ControlPlaneDown: 10 * time.Second,
 	Interrupted: 15 * time.Second}
 
 // steady is how long load runs before the fault and after recovery, so the charts show both.
@@ -179,8 +179,10 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 			execErr = e.awaitAlarmExecution(ctx, to, faultAt, faultBound[name])
 		}
 		rep.How = append(rep.How, fmt.Sprintf("%s's preflight and promote ran alone on its Lambda host; %s's watchdog saw a writer without traffic and its alarm started a reconcile run through the failover-trigger", to.Name, to.Name))
+	case ControlPlaneDown:
+		faultAt, execErr = e.controlPlaneDown(ctx, rep, from, to)
 	}
-	if execErr == nil {
+	if execErr == nil && name != ControlPlaneDown {
 		execErr = e.waitServing(ctx, to, 10*time.Second)
 	}
 	e.addOrchestratorPhases(rep, actStart, faultAt)
@@ -222,7 +224,7 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 	if rep.Integrity.Acked == 0 {
 		rep.failf("no write was acknowledged: the load did not run")
 	}
-	if name == Unplanned {
+	if name == Unplanned || name == ControlPlaneDown {
 		if err := e.resync(ctx, rep, from, runID, rows); err != nil {
 			return rep, err
 		}
@@ -339,9 +341,10 @@ func (e *Env) addOrchestratorPhases(rep *ScenarioReport, start, faultAt time.Tim
 	}
 	for _, t := range traffic {
 		if t.At.After(start) {
-			rep.Phases = append(rep.Phases, Phase{Name: "edge now sends traffic to " + t.Region, Start: t.At, End: t.At})
+			rep.Phases = append(rep.Phases, Phase{Name: "edge now sends writes to " + t.Region, Start: t.At, End: t.At})
 		}
 	}
+	e.addFollowPhase(rep, start, traffic)
 	slices.SortStableFunc(rep.Phases, func(a, b Phase) int { return a.Start.Compare(b.Start) })
 }
 

@@ -1,11 +1,11 @@
 // Package edgeproxy stands in for the CloudFront distribution in local runs and the drill: each
-// request becomes a CloudFront origin-request event, goes through the same edge rewrite that
-// Lambda@Edge runs, and is forwarded to the origin the distribution points at now. It is never
-// deployed.
+// request becomes a CloudFront origin-request event for the origin the distribution's cache behaviour
+// targets now, goes through the same edge handler that Lambda@Edge runs (with its signal lookup), and
+// is forwarded to the origin the handler returns, as CloudFront's dynamic origin selection does. It is
+// never deployed.
 package edgeproxy
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
@@ -18,20 +18,22 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/edge"
 )
 
-// maxReplayBody bounds what is kept of a GET, HEAD or OPTIONS body so it can go to the failover origin.
-const maxReplayBody = 1 << 20
-
-// Proxy is an http.Handler that behaves like a distribution whose cache behaviour runs the edge
-// rewrite on origin-request and targets an origin group.
+// Proxy is an http.Handler that behaves like a distribution whose one cache behaviour allows every
+// method, targets one origin and runs the edge handler on origin-request.
 type Proxy struct {
-	// Origins returns the origins the distribution points at now: the primary first, then the origin
-	// group's failover origin, if any. It is called once per request, so a switch of origins takes
-	// effect on the next request.
-	Origins func() []edge.CustomOrigin
+	// Origin returns the origin the cache behaviour targets now (the orchestrator's explicit choice,
+	// as UpdateDistribution last set it). It is called once per request, so a switch takes effect on
+	// the next request; nil or an empty domain means the distribution has none.
+	Origin func() edge.CustomOrigin
+	// Handler is the edge function; nil means one with no signal lookup.
+	Handler *edge.Handler
 	// DistributionID and DistributionDomainName fill the event's config; empty means local values.
 	DistributionID, DistributionDomainName string
 	// Transport sends requests to origins; nil means http.DefaultTransport.
 	Transport http.RoundTripper
+	// OnRoute, when set, hears the method and the region (the X-Switchyard-Region the handler set) of
+	// every request forwarded, for the drill's timeline.
+	OnRoute func(method, region string)
 }
 
 // hopByHop headers belong to one connection, so neither CloudFront nor this proxy forwards them.
@@ -41,64 +43,30 @@ var hopByHop = map[string]bool{
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	origins := p.Origins()
-	if len(origins) == 0 {
-		http.Error(w, "edge proxy: the distribution has no origin: give the proxy at least one", http.StatusBadGateway)
+	var origin edge.CustomOrigin
+	if p.Origin != nil {
+		origin = p.Origin()
+	}
+	if origin.DomainName == "" {
+		http.Error(w, "edge proxy: the distribution has no origin: give the proxy one", http.StatusBadGateway)
 		return
 	}
-	// Like an origin group: only GET, HEAD and OPTIONS fail over, and only to the second origin.
-	var body []byte
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		origins = origins[:min(len(origins), 2)]
-		var err error
-		if body, err = io.ReadAll(io.LimitReader(r.Body, maxReplayBody+1)); err != nil {
-			http.Error(w, "edge proxy: read the request body: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		if len(body) > maxReplayBody {
-			http.Error(w, "edge proxy: a GET, HEAD or OPTIONS body over 1 MiB is refused", http.StatusRequestEntityTooLarge)
-			return
-		}
-	default:
-		origins = origins[:1]
-	}
-
-	viewer := p.viewerRequest(r)
-	var failures []string
-	for i, origin := range origins {
-		out, err := p.originRequest(r, viewer, origin)
-		if err != nil {
-			// CloudFront answers 502 when the origin-request function fails or returns a bad result.
-			http.Error(w, "edge proxy: "+err.Error(), http.StatusBadGateway)
-			return
-		}
-		switch {
-		case len(body) > 0:
-			out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-		case body != nil:
-			out.Body = http.NoBody
-		default:
-			out.Body, out.ContentLength = r.Body, r.ContentLength
-		}
-		resp, err := p.transport().RoundTrip(out)
-		last := i == len(origins)-1
-		switch {
-		case err != nil && last:
-			failures = append(failures, fmt.Sprintf("%s: %v", origin.DomainName, err))
-			http.Error(w, "edge proxy: no origin answered: "+strings.Join(failures, "; "), http.StatusBadGateway)
-			return
-		case err != nil:
-			failures = append(failures, fmt.Sprintf("%s: %v", origin.DomainName, err))
-			continue
-		case resp.StatusCode >= 500 && !last:
-			resp.Body.Close()
-			failures = append(failures, fmt.Sprintf("%s: %s", origin.DomainName, resp.Status))
-			continue
-		}
-		relay(w, resp)
+	out, region, err := p.originRequest(r, p.viewerRequest(r), origin)
+	if err != nil {
+		// CloudFront answers 502 when the origin-request function fails or returns a bad result.
+		http.Error(w, "edge proxy: "+err.Error(), http.StatusBadGateway)
 		return
 	}
+	out.Body, out.ContentLength = r.Body, r.ContentLength
+	if p.OnRoute != nil {
+		p.OnRoute(r.Method, region)
+	}
+	resp, err := p.transport().RoundTrip(out)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("edge proxy: origin %s did not answer: %v", out.URL.Host, err), http.StatusBadGateway)
+		return
+	}
+	relay(w, resp)
 }
 
 func (p *Proxy) transport() http.RoundTripper {
@@ -136,8 +104,9 @@ func (p *Proxy) viewerRequest(r *http.Request) edge.Request {
 	return edge.Request{ClientIP: clientIP, Headers: headers, Method: r.Method, QueryString: r.URL.RawQuery, URI: uri}
 }
 
-// originRequest runs the edge rewrite for one origin and builds the request CloudFront would send it.
-func (p *Proxy) originRequest(r *http.Request, viewer edge.Request, origin edge.CustomOrigin) (*http.Request, error) {
+// originRequest runs the edge handler for the targeted origin and builds the request CloudFront
+// would send to the origin the handler returned, with the region it chose.
+func (p *Proxy) originRequest(r *http.Request, viewer edge.Request, origin edge.CustomOrigin) (*http.Request, string, error) {
 	viewer.Origin = &edge.Origin{Custom: &origin}
 	ev := edge.Event{Records: []edge.Record{{CF: edge.CF{
 		Config: edge.Config{
@@ -148,39 +117,47 @@ func (p *Proxy) originRequest(r *http.Request, viewer edge.Request, origin edge.
 		},
 		Request: viewer,
 	}}}}
-	rewritten, err := edge.Rewrite(ev)
-	if err != nil {
-		return nil, fmt.Errorf("edge rewrite for origin %s: %w", origin.DomainName, err)
+	h := p.Handler
+	if h == nil {
+		h = &edge.Handler{}
 	}
-
-	scheme := orDefault(origin.Protocol, "http")
-	port := origin.Port
+	routed, err := h.Handle(r.Context(), ev)
+	if err != nil {
+		return nil, "", fmt.Errorf("edge function for origin %s: %w", origin.DomainName, err)
+	}
+	if routed.Origin == nil || routed.Origin.Custom == nil {
+		return nil, "", fmt.Errorf("edge function for origin %s returned no custom origin", origin.DomainName)
+	}
+	to := routed.Origin.Custom
+	scheme := orDefault(to.Protocol, "http")
+	port := to.Port
 	if port == 0 {
 		port = map[string]int{"http": 80, "https": 443}[scheme]
 	}
-	target := scheme + "://" + net.JoinHostPort(origin.DomainName, strconv.Itoa(port)) + origin.Path + rewritten.URI
-	if rewritten.QueryString != "" {
-		target += "?" + rewritten.QueryString
+	target := scheme + "://" + net.JoinHostPort(to.DomainName, strconv.Itoa(port)) + to.Path + routed.URI
+	if routed.QueryString != "" {
+		target += "?" + routed.QueryString
 	}
-	out, err := http.NewRequestWithContext(r.Context(), rewritten.Method, target, nil)
+	out, err := http.NewRequestWithContext(r.Context(), routed.Method, target, nil)
 	if err != nil {
-		return nil, fmt.Errorf("origin %s: bad request %s %q: %w", origin.DomainName, rewritten.Method, target, err)
+		return nil, "", fmt.Errorf("origin %s: bad request %s %q: %w", to.DomainName, routed.Method, target, err)
 	}
-	for name, values := range rewritten.Headers {
+	for name, values := range routed.Headers {
 		for _, v := range values {
 			out.Header.Add(orDefault(v.Key, name), v.Value)
 		}
 	}
 	// CloudFront adds the origin's custom headers last, over any header of the same name.
-	for name, values := range origin.CustomHeaders {
+	for name, values := range to.CustomHeaders {
 		out.Header.Del(name)
 		for _, v := range values {
 			out.Header.Add(orDefault(v.Key, name), v.Value)
 		}
 	}
+	region, _ := routed.Headers.Value(edge.RegionHeader)
 	out.Host = out.Header.Get("Host")
 	out.Header.Del("Host")
-	return out, nil
+	return out, region, nil
 }
 
 // relay streams the origin's response to the viewer.

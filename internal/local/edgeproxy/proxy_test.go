@@ -1,10 +1,12 @@
 package edgeproxy_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,7 +40,7 @@ func startOrigin(t *testing.T, name string) *origin {
 		o.mu.Lock()
 		o.got = append(o.got, seen{
 			Host: r.Host, ForwardedHost: r.Header.Get("X-Forwarded-Host"), ForwardedFor: r.Header.Get("X-Forwarded-For"),
-			Region: r.Header.Get("X-Switchyard-Region"), OriginSecret: r.Header.Get("X-Origin-Secret"),
+			Region: r.Header.Get("X-Switchyard-Region"), OriginSecret: r.Header.Get("X-Switchyard-Origin-Secret"),
 			RawURI: r.RequestURI, Body: string(body), Method: r.Method,
 		})
 		o.mu.Unlock()
@@ -68,34 +70,34 @@ func (o *origin) custom(t *testing.T, apiHost, region string) edge.CustomOrigin 
 	return edge.CustomOrigin{
 		DomainName: host, Port: p, Protocol: "http", Path: "", ReadTimeout: 30, KeepaliveTimeout: 5,
 		CustomHeaders: edge.Headers{
-			edge.OriginHostHeader: {{Key: "X-Switchyard-Origin-Host", Value: apiHost}},
-			edge.RegionHeader:     {{Key: "X-Switchyard-Region", Value: region}},
-			"x-origin-secret":     {{Key: "X-Origin-Secret", Value: "from-distribution"}},
+			edge.OriginHostHeader:   {{Key: "X-Switchyard-Origin-Host", Value: apiHost}},
+			edge.RegionHeader:       {{Key: "X-Switchyard-Region", Value: region}},
+			edge.OriginSecretHeader: {{Key: "X-Switchyard-Origin-Secret", Value: "from-distribution"}},
 		},
 	}
 }
 
-// distribution is a switchable list of origins, as the orchestrator's origin swap changes it.
+// distribution is the origin the cache behaviour targets, as the orchestrator's origin swap changes it.
 type distribution struct {
-	mu      sync.Mutex
-	origins []edge.CustomOrigin
+	mu     sync.Mutex
+	origin edge.CustomOrigin
 }
 
-func (d *distribution) set(o ...edge.CustomOrigin) {
+func (d *distribution) set(o edge.CustomOrigin) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.origins = o
+	d.origin = o
 }
 
-func (d *distribution) current() []edge.CustomOrigin {
+func (d *distribution) current() edge.CustomOrigin {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.origins
+	return d.origin
 }
 
-func startProxy(t *testing.T, d *distribution) *httptest.Server {
+func startProxy(t *testing.T, d *distribution, h *edge.Handler) *httptest.Server {
 	t.Helper()
-	p := httptest.NewServer(&edgeproxy.Proxy{Origins: d.current})
+	p := httptest.NewServer(&edgeproxy.Proxy{Origin: d.current, Handler: h})
 	t.Cleanup(p.Close)
 	return p
 }
@@ -126,10 +128,10 @@ func TestProxyRewritesForTheOrigin(t *testing.T) {
 	east := startOrigin(t, "east")
 	d := &distribution{}
 	d.set(east.custom(t, "api-use1.example.com", "us-east-1"))
-	proxy := startProxy(t, d)
+	proxy := startProxy(t, d, nil)
 
 	resp, body := send(t, http.MethodPost, proxy.URL+"/v1/t%C3%A4sks/a%2Fb?q=caf%C3%A9%20%26&x=1", `{"task":"milk"}`,
-		http.Header{"X-Forwarded-Host": {"spoofed.example.net"}, "X-Forwarded-For": {"192.0.2.7"}, "X-Switchyard-Region": {"eu-west-1"}})
+		http.Header{"X-Forwarded-Host": {"spoofed.example.net"}, "X-Forwarded-For": {"192.0.2.7"}, "X-Switchyard-Region": {"eu-west-1"}, "X-Switchyard-Origin-Secret": {"guess"}})
 	if resp.StatusCode != http.StatusOK || body != "from east" {
 		t.Fatalf("got %d %q, want 200 from east", resp.StatusCode, body)
 	}
@@ -151,88 +153,91 @@ func TestProxyFollowsOriginSwitch(t *testing.T) {
 	east, west := startOrigin(t, "east"), startOrigin(t, "west")
 	d := &distribution{}
 	d.set(east.custom(t, "api-use1.example.com", "us-east-1"))
-	proxy := startProxy(t, d)
+	proxy := startProxy(t, d, nil)
 
 	for _, step := range []struct {
-		origins  []edge.CustomOrigin
+		origin   *edge.CustomOrigin
 		method   string
 		wantFrom string
-		wantHost string
 	}{
-		{nil, http.MethodGet, "east", "api-use1.example.com"},
-		{[]edge.CustomOrigin{west.custom(t, "api-usw2.example.com", "us-west-2")}, http.MethodPost, "west", "api-usw2.example.com"},
-		{nil, http.MethodGet, "west", "api-usw2.example.com"},
-		{[]edge.CustomOrigin{east.custom(t, "api-use1.example.com", "us-east-1")}, http.MethodDelete, "east", "api-use1.example.com"},
+		{nil, http.MethodGet, "east"},
+		{ptr(west.custom(t, "api-usw2.example.com", "us-west-2")), http.MethodPost, "west"},
+		{nil, http.MethodGet, "west"},
+		{ptr(east.custom(t, "api-use1.example.com", "us-east-1")), http.MethodDelete, "east"},
 	} {
-		if step.origins != nil {
-			d.set(step.origins...)
+		if step.origin != nil {
+			d.set(*step.origin)
 		}
 		resp, body := send(t, step.method, proxy.URL+"/v1", "", nil)
 		if resp.StatusCode != http.StatusOK || body != "from "+step.wantFrom {
 			t.Fatalf("%s after switch: got %d %q, want 200 from %s", step.method, resp.StatusCode, body, step.wantFrom)
 		}
 	}
-	for _, o := range []*origin{east, west} {
-		for _, r := range o.requests() {
-			if want := map[string]string{"east": "api-use1.example.com", "west": "api-usw2.example.com"}[o.name]; r.Host != want {
-				t.Errorf("%s saw Host %q, want %q", o.name, r.Host, want)
-			}
-		}
-	}
 }
 
-func TestProxyOriginGroupFailover(t *testing.T) {
-	tests := []struct {
-		method       string
-		primary      string // "5xx", "4xx" or "down"
-		wantStatus   int
-		wantFrom     string
-		wantFailover bool
-	}{
-		{http.MethodGet, "5xx", http.StatusOK, "from west", true},
-		{http.MethodHead, "5xx", http.StatusOK, "", true},
-		{http.MethodOptions, "down", http.StatusOK, "from west", true},
-		{http.MethodGet, "down", http.StatusOK, "from west", true},
-		{http.MethodGet, "4xx", http.StatusNotFound, "from east", false},
-		{http.MethodPost, "5xx", http.StatusServiceUnavailable, "from east", false},
-		{http.MethodPut, "5xx", http.StatusServiceUnavailable, "from east", false},
-		{http.MethodPatch, "down", http.StatusBadGateway, "", false},
-		{http.MethodDelete, "down", http.StatusBadGateway, "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.method+" primary "+tt.primary, func(t *testing.T) {
-			east, west := startOrigin(t, "east"), startOrigin(t, "west")
-			d := &distribution{}
-			d.set(east.custom(t, "api-use1.example.com", "us-east-1"), west.custom(t, "api-usw2.example.com", "us-west-2"))
-			switch tt.primary {
-			case "5xx":
-				east.status.Store(http.StatusServiceUnavailable)
-			case "4xx":
-				east.status.Store(http.StatusNotFound)
-			case "down":
-				east.srv.Close()
-			}
-			proxy := startProxy(t, d)
+func ptr[T any](v T) *T { return &v }
 
-			resp, body := send(t, tt.method, proxy.URL+"/v1?id=3", "", nil)
-			if resp.StatusCode != tt.wantStatus {
-				t.Fatalf("status = %d (%q), want %d", resp.StatusCode, body, tt.wantStatus)
-			}
-			if tt.wantStatus != http.StatusBadGateway && tt.method != http.MethodHead && body != tt.wantFrom {
-				t.Errorf("body = %q, want %q", body, tt.wantFrom)
-			}
-			westGot := west.requests()
-			if tt.wantFailover {
-				if len(westGot) != 1 || westGot[0].Host != "api-usw2.example.com" || westGot[0].Region != "us-west-2" {
-					t.Errorf("secondary saw %+v, want one request for api-usw2.example.com in us-west-2", westGot)
-				}
-			} else if len(westGot) != 0 {
-				t.Errorf("secondary saw %d requests, want none: %s must not fail over", len(westGot), tt.method)
-			}
-			if tt.primary == "down" && tt.wantStatus == http.StatusBadGateway && !strings.Contains(body, "no origin answered") {
-				t.Errorf("502 body %q does not say that no origin answered", body)
-			}
-		})
+// fixedSignal is a signal lookup with one answer the test changes.
+type fixedSignal struct {
+	mu  sync.Mutex
+	sig edge.Signal
+}
+
+func (f *fixedSignal) Signal(context.Context, string) edge.Signal {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sig
+}
+
+func (f *fixedSignal) set(answers ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sig = edge.Signal{Answers: append([]string{edge.SignalSentinel}, answers...)}
+}
+
+// TestProxyFollowsTheSignal: with the distribution still targeting east, requests go where the signal
+// says, with no change to the distribution; the origin sees the secret and the chosen region, never
+// the routing configuration.
+func TestProxyFollowsTheSignal(t *testing.T) {
+	east, west := startOrigin(t, "east"), startOrigin(t, "west")
+	target := east.custom(t, "api-use1.example.com", "us-east-1")
+	delete(target.CustomHeaders, edge.OriginHostHeader)
+	target.CustomHeaders[edge.RegionsHeader] = []edge.Header{{Value: "us-east-1=" + east.srv.Listener.Addr().String() + ",us-west-2=" + west.srv.Listener.Addr().String()}}
+	target.CustomHeaders[edge.SignalNameHeader] = []edge.Header{{Value: "_switchyard-signal.test"}}
+	d := &distribution{}
+	d.set(target)
+	sig := &fixedSignal{}
+	var routes []string
+	var mu sync.Mutex
+	p := httptest.NewServer(&edgeproxy.Proxy{Origin: d.current, Handler: &edge.Handler{Signals: sig}, OnRoute: func(method, region string) {
+		mu.Lock()
+		defer mu.Unlock()
+		routes = append(routes, method+" "+region)
+	}})
+	t.Cleanup(p.Close)
+
+	for _, step := range []struct {
+		answers  []string
+		wantFrom string
+	}{
+		{[]string{"writer us-east-1", "serving us-east-1", "serving us-west-2"}, "east"},
+		{[]string{"serving us-west-2"}, "west"},
+		{[]string{"writer us-west-2", "serving us-west-2"}, "west"},
+		{nil, "east"},
+	} {
+		sig.set(step.answers...)
+		resp, body := send(t, http.MethodPost, p.URL+"/todos", `{"task":"x"}`, nil)
+		if resp.StatusCode != http.StatusOK || body != "from "+step.wantFrom {
+			t.Fatalf("signal %q: got %d %q, want 200 from %s", step.answers, resp.StatusCode, body, step.wantFrom)
+		}
+	}
+	for _, r := range west.requests() {
+		if r.Region != "us-west-2" || r.OriginSecret != "from-distribution" || r.Host != "127.0.0.1" {
+			t.Errorf("west saw %+v, want region us-west-2, the distribution's secret and its own host", r)
+		}
+	}
+	if want := []string{"POST us-east-1", "POST us-west-2", "POST us-west-2", "POST us-east-1"}; !slices.Equal(routes, want) {
+		t.Errorf("routes %q, want %q", routes, want)
 	}
 }
 
@@ -241,17 +246,17 @@ func TestProxyRefuses(t *testing.T) {
 	broken := east.custom(t, "", "us-east-1") // an empty host override: the rewrite refuses it
 	tests := []struct {
 		name    string
-		origins []edge.CustomOrigin
+		origin  edge.CustomOrigin
 		wantMsg string
 	}{
-		{"no origin", nil, "the distribution has no origin"},
-		{"rewrite refuses", []edge.CustomOrigin{broken}, "empty x-switchyard-origin-host"},
+		{"no origin", edge.CustomOrigin{}, "the distribution has no origin"},
+		{"rewrite refuses", broken, "empty x-switchyard-origin-host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &distribution{}
-			d.set(tt.origins...)
-			proxy := startProxy(t, d)
+			d.set(tt.origin)
+			proxy := startProxy(t, d, nil)
 			resp, body := send(t, http.MethodGet, proxy.URL+"/v1", "", nil)
 			if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, tt.wantMsg) {
 				t.Errorf("got %d %q, want 502 saying %q", resp.StatusCode, body, tt.wantMsg)
@@ -261,4 +266,14 @@ func TestProxyRefuses(t *testing.T) {
 	if n := len(east.requests()); n != 0 {
 		t.Errorf("origin got %d requests after refused rewrites, want 0", n)
 	}
+	t.Run("origin down", func(t *testing.T) {
+		gone := startOrigin(t, "gone")
+		d := &distribution{}
+		d.set(gone.custom(t, "api.example.com", "us-east-1"))
+		gone.srv.Close()
+		proxy := startProxy(t, d, nil)
+		if resp, body := send(t, http.MethodGet, proxy.URL+"/v1", "", nil); resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "did not answer") {
+			t.Errorf("got %d %q, want 502", resp.StatusCode, body)
+		}
+	})
 }

@@ -127,6 +127,9 @@ func (s *Server) AddDistribution(id string, config []byte) error {
 	if err != nil {
 		return fmt.Errorf("localcloud: distribution %s: config is not a DistributionConfig: %w", id, err)
 	}
+	if e := validateDistribution(config); e != nil {
+		return fmt.Errorf("localcloud: distribution %s: %s: %s", id, e.Code, e.Message)
+	}
 	if _, err := v.target(); err != nil {
 		return fmt.Errorf("localcloud: distribution %s: %w", id, err)
 	}
@@ -214,6 +217,9 @@ func (c *cloudfrontService) update(req *request, d *distribution) error {
 	v, err := parseDistributionConfig(body)
 	if err != nil {
 		return errorf(http.StatusBadRequest, "MalformedXML", "The XML document you provided was not well-formed or did not validate against the published schema: %v", err)
+	}
+	if e := validateDistribution(body); e != nil {
+		return e
 	}
 	tc, err := v.target()
 	if err != nil {

@@ -102,7 +102,7 @@ func TestUpdateDistributionPropagates(t *testing.T) {
 // back unchanged.
 func TestDistributionConfigRoundTrips(t *testing.T) {
 	_, c, _ := cloudfrontSetup(t)
-	if _, err := pointAt(t, c, "reads"); err != nil {
+	if _, err := pointAt(t, c, "west"); err != nil {
 		t.Fatalf("UpdateDistribution: %v", err)
 	}
 	got, err := c.GetDistributionConfig(ctx(t), &cloudfront.GetDistributionConfigInput{Id: aws.String(distributionID)})
@@ -113,7 +113,7 @@ func TestDistributionConfigRoundTrips(t *testing.T) {
 	checks := []struct {
 		field, got, want string
 	}{
-		{"TargetOriginId", aws.ToString(dc.DefaultCacheBehavior.TargetOriginId), "reads"},
+		{"TargetOriginId", aws.ToString(dc.DefaultCacheBehavior.TargetOriginId), "west"},
 		{"PriceClass", string(dc.PriceClass), "PriceClass_100"},
 		{"HttpVersion", string(dc.HttpVersion), "http2and3"},
 		{"Alias", dc.Aliases.Items[0], "api.switchyard.example"},
