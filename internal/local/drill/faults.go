@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -18,8 +19,9 @@ import (
 // stored twice.
 const (
 	// Interrupted: region B's state machine runner dies after Promote asked for the switchover, so
-	// the database changes writer and nothing moves traffic: writes through the edge get 503. The
-	// watchdog in B sees a writer without traffic and its alarm starts a reconcile run.
+	// the database changes writer and the run never moves traffic, verifies or notifies. The
+	// execution's ABORTED event reaches B's trigger, which re-drives the incident; B's watchdog
+	// (a writer without traffic) starts a reconcile run if the re-drive has not repaired it first.
 	Interrupted = "interrupted"
 )
 
@@ -74,10 +76,14 @@ func (e *Env) startWatchdogs(ctx context.Context) {
 
 // interruptAfterPromote runs region r's first two steps for a manual switchover directly on its
 // Lambda host, as a runner that died right after Promote leaves things: the promotion asked for,
-// no traffic change, no notice.
+// no traffic change, no notice. Then, as EventBridge does for the execution that ended ABORTED, it
+// delivers the "Step Functions Execution Status Change" event to r's failover-trigger, which
+// re-drives the incident.
 func (e *Env) interruptAfterPromote(ctx context.Context, r *Region) error {
-	run, _ := json.Marshal(failover.Run{Region: r.AWSRegion, Mode: failover.ModeSwitchover, Reason: "drill: runner killed after Promote",
-		Incident: "drill-interrupted-" + e.runID, DetectedAt: time.Now().UTC()})
+	name := "drill-interrupted-" + e.runID
+	input, _ := json.Marshal(failover.Run{Region: r.AWSRegion, Mode: failover.ModeSwitchover, Reason: "drill: runner killed after Promote",
+		Incident: name, DetectedAt: time.Now().UTC()})
+	run := input
 	for _, fn := range []string{"failover-preflight", "failover-promote"} {
 		res, err := r.Host.Invoke(ctx, fn, run)
 		if err != nil {
@@ -88,6 +94,14 @@ func (e *Env) interruptAfterPromote(ctx context.Context, r *Region) error {
 		}
 		run = res.Payload
 	}
+	arn := strings.Replace(r.Machine, ":stateMachine:", ":execution:", 1) + ":" + name
+	event, _ := json.Marshal(map[string]any{
+		"version": "0", "id": e.runID + "-aborted", "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+		"account": localcloud.DefaultAccount, "region": r.AWSRegion, "time": time.Now().UTC().Format(time.RFC3339), "resources": []string{arn},
+		"detail": map[string]any{"executionArn": arn, "stateMachineArn": r.Machine, "name": name, "status": "ABORTED",
+			"input": string(input), "inputDetails": map[string]bool{"included": true}, "error": nil, "cause": nil},
+	})
+	go e.trigger(context.Background(), r, event) //nolint:errcheck // recorded in e.triggers, awaited by the scenario
 	return nil
 }
 

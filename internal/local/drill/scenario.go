@@ -178,7 +178,7 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 			rep.Phases = append(rep.Phases, Phase{Name: "runner killed after Promote (" + to.Name + ")", Start: faultAt, End: time.Now()})
 			execErr = e.awaitAlarmExecution(ctx, to, faultAt, faultBound[name])
 		}
-		rep.How = append(rep.How, fmt.Sprintf("%s's preflight and promote ran alone on its Lambda host; %s's watchdog saw a writer without traffic and its alarm started a reconcile run through the failover-trigger", to.Name, to.Name))
+		rep.How = append(rep.How, fmt.Sprintf("%s's preflight and promote ran alone on its Lambda host; the aborted execution's status-change event made %s's failover-trigger re-drive the incident (its watchdog stands by for a writer without traffic)", to.Name, to.Name))
 	case ControlPlaneDown:
 		faultAt, execErr = e.controlPlaneDown(ctx, rep, from, to)
 	}
