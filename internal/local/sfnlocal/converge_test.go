@@ -289,3 +289,52 @@ func TestLocalFailedRunIsRedriven(t *testing.T) {
 	}
 	assertConverged(t, d, tr.ExecutionARN, seen, "us-west-2", "")
 }
+
+// TestLocalRacingActivationsConverge: a switchover to us-west-2 and, 1.5 s later, one back to
+// us-east-1, with every traffic update taking 1.5 s. Whatever order the delayed updates land in,
+// the end state is one writer with all traffic on it, its run succeeded, and the last success
+// notice names it.
+func TestLocalRacingActivationsConverge(t *testing.T) {
+	d := newDrill(t, localcloud.Timing{FailoverPending: 5 * time.Millisecond, FailoverPromote: 300 * time.Millisecond, CloudFrontPropagation: 20 * time.Millisecond})
+	d.cloud.DelayCalls("cloudfront:UpdateDistribution", 1500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := func(region string) failover.TriggerResult {
+		payload, _ := json.Marshal(failover.ManualRequest{Action: failover.ModeSwitchover, Reason: "race to " + region})
+		out, fnErr := d.invokeStep(t, region, "failover-trigger", payload)
+		var tr failover.TriggerResult
+		if err := json.Unmarshal(out, &tr); fnErr != "" || err != nil || !tr.Started {
+			t.Fatalf("trigger in %s: %s %s", region, out, fnErr)
+		}
+		return tr
+	}
+	west := start("us-west-2")
+	time.Sleep(1500 * time.Millisecond)
+	east := start("us-east-1")
+	statuses := map[string]string{}
+	for region, tr := range map[string]failover.TriggerResult{"us-west-2": west, "us-east-1": east} {
+		status, err := d.cloud.WaitExecution(ctx, tr.ExecutionARN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		statuses[region] = status
+	}
+	writer := d.writer(t)
+	if writer == "" || d.serving.Load() != writer {
+		t.Fatalf("end state: writer %q, traffic on %s (runs: %v); want traffic on the one writer", writer, d.serving.Load(), statuses)
+	}
+	if statuses[writer] != localcloud.ExecutionSucceeded {
+		t.Errorf("the writer's run: %s, want SUCCEEDED (runs: %v)", statuses[writer], statuses)
+	}
+	// Both requests may succeed in turn (west activated, then east took over as asked): the last
+	// success reported must be the region that writes and serves now.
+	last := ""
+	for _, n := range d.noticesSince(0) {
+		if n.Outcome == failover.OutcomeActivated || n.Outcome == failover.OutcomeReconciled {
+			last = n.Region
+		}
+	}
+	if last != writer {
+		t.Errorf("the last success notice is from %q, but %s writes and serves", last, writer)
+	}
+}
