@@ -455,6 +455,7 @@ func (e *Env) deployment(r *Region) config.Orchestrator {
 	d.ReconcileAlarmNames = []string{r.watchdogAlarm()}
 	// The drill runs several incidents within a minute; in AWS the cooldown is half an hour.
 	d.Cooldown = 3 * time.Second
+	d.RedriveBackoff = 5 * time.Second
 	return d
 }
 

@@ -23,13 +23,21 @@ const (
 	// execution's ABORTED event reaches B's trigger, which re-drives the incident; B's watchdog
 	// (a writer without traffic) starts a reconcile run if the re-drive has not repaired it first.
 	Interrupted = "interrupted"
+	// TrafficAPIDown: a switchover to region B while CloudFront's UpdateDistribution answers 500
+	// for 30 s. B's run exhausts its retries and fails (a failure notice); each failed run's
+	// status-change event makes the trigger re-drive the incident after 5, 10, 20 s, until a run
+	// lands the traffic change once the API is back.
+	TrafficAPIDown = "traffic-api-down"
 )
 
 // FaultScenarios lists the fault scenarios, in running order.
-var FaultScenarios = []string{Interrupted}
+var FaultScenarios = []string{Interrupted, TrafficAPIDown}
 
 // faultBound is how long each fault scenario may take from the fault to convergence.
-var faultBound = map[string]time.Duration{Interrupted: 20 * time.Second}
+var faultBound = map[string]time.Duration{Interrupted: 20 * time.Second, TrafficAPIDown: 75 * time.Second}
+
+// trafficAPIOutage is how long the traffic API answers 500 in TrafficAPIDown.
+const trafficAPIOutage = 30 * time.Second
 
 // watchdogAlarm is the name of r's watchdog alarm, which starts a reconcile run.
 func (r *Region) watchdogAlarm() string { return "switchyard-writer-inconsistent-" + r.AWSRegion }
@@ -105,28 +113,85 @@ func (e *Env) interruptAfterPromote(ctx context.Context, r *Region) error {
 	return nil
 }
 
-// checkNotices asserts exactly one notice from region r since since, and that it reports success.
-func (e *Env) checkNotices(rep *ScenarioReport, r *Region, since time.Time) {
+// successes returns region r's notices since since that report success, and how many reported
+// failure.
+func (e *Env) successes(r *Region, since time.Time) (ok []failover.Report, failed int) {
+	topic := e.deployment(r).TopicARN
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var mine []failover.Report
 	for _, n := range e.notices {
-		if n.At.After(since) && n.TopicARN == e.deployment(r).TopicARN {
-			var rp failover.Report
-			_ = json.Unmarshal([]byte(n.Message), &rp)
-			mine = append(mine, rp)
+		if !n.At.After(since) || n.TopicARN != topic {
+			continue
+		}
+		var rp failover.Report
+		_ = json.Unmarshal([]byte(n.Message), &rp)
+		switch rp.Outcome {
+		case failover.OutcomeActivated, failover.OutcomeReconciled, failover.OutcomeNoChange:
+			ok = append(ok, rp)
+		default:
+			failed++
 		}
 	}
-	if len(mine) != 1 {
-		rep.failf("%d notices from %s for the incident, want exactly one", len(mine), r.Name)
+	return ok, failed
+}
+
+// checkNotices asserts exactly one success notice from region r since since; failure notices of
+// runs that were re-driven are reported, not failed.
+func (e *Env) checkNotices(rep *ScenarioReport, r *Region, since time.Time) {
+	ok, failed := e.successes(r, since)
+	if len(ok) != 1 {
+		rep.failf("%d success notices from %s for the incident, want exactly one", len(ok), r.Name)
 		return
 	}
-	switch mine[0].Outcome {
-	case failover.OutcomeActivated, failover.OutcomeReconciled, failover.OutcomeNoChange:
-		rep.How = append(rep.How, fmt.Sprintf("one notice from %s: %s", r.Name, mine[0].Outcome))
-	default:
-		rep.failf("the notice from %s reports %s, want success", r.Name, mine[0].Outcome)
+	rep.How = append(rep.How, fmt.Sprintf("one success notice from %s (%s); %d failure notices of runs re-driven before it", r.Name, ok[0].Outcome, failed))
+}
+
+// awaitSuccess waits for a success notice from r after since.
+func (e *Env) awaitSuccess(ctx context.Context, r *Region, since time.Time, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if ok, _ := e.successes(r, since); len(ok) > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
+	_, failed := e.successes(r, since)
+	return fmt.Errorf("no success notice from %s within %v of the fault (%d failure notices)", r.Name, limit, failed)
+}
+
+// trafficAPIDown makes CloudFront's UpdateDistribution answer 500 for trafficAPIOutage, then asks
+// region to's trigger for a switchover.
+func (e *Env) trafficAPIDown(ctx context.Context, rep *ScenarioReport, to *Region) (time.Time, error) {
+	faultAt := time.Now()
+	// Far more failures than the runs can use in the outage; the rest are cleared when it ends.
+	for range 500 {
+		e.Cloud.FailNext("cloudfront:UpdateDistribution", 500, "InternalError", "We encountered an internal error. Please try again.")
+	}
+	time.AfterFunc(trafficAPIOutage, e.Cloud.ClearFaults)
+	rep.Phases = append(rep.Phases, Phase{Name: "CloudFront UpdateDistribution answers 500", Start: faultAt, End: faultAt.Add(trafficAPIOutage)})
+	e.progress("fault: CloudFront's UpdateDistribution answers 500 for %s; operator: switchover in %s", trafficAPIOutage, to.Name)
+	in, _ := json.Marshal(map[string]string{"action": "switchover", "reason": "drill: switchover while the traffic API fails"})
+	if _, err := e.trigger(ctx, to, in); err != nil {
+		return faultAt, err
+	}
+	rep.How = append(rep.How, fmt.Sprintf("manual switchover in %s while localcloud's CloudFront answered 500; each failed run's status-change event made %s's failover-trigger re-drive the incident", to.Name, to.Name))
+	return faultAt, e.awaitSuccess(ctx, to, faultAt, faultBound[TrafficAPIDown])
+}
+
+// executionEnded delivers a failed execution's "Step Functions Execution Status Change" event to
+// region r's failover-trigger, as the EventBridge rule of template.yaml does in AWS.
+func (e *Env) executionEnded(r *Region, executionARN, name, input, errName string) {
+	event, _ := json.Marshal(map[string]any{
+		"version": "0", "id": name + "-ended", "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
+		"account": localcloud.DefaultAccount, "region": r.AWSRegion, "time": time.Now().UTC().Format(time.RFC3339), "resources": []string{executionARN},
+		"detail": map[string]any{"executionArn": executionARN, "stateMachineArn": r.Machine, "name": name, "status": "FAILED",
+			"input": input, "inputDetails": map[string]bool{"included": true}, "error": errName},
+	})
+	go e.trigger(context.Background(), r, event) //nolint:errcheck // recorded in e.triggers
 }
 
 // notice is one message on a notifications topic.

@@ -23,7 +23,7 @@ var Scenarios = []string{Switchover, Unplanned, Failback, ControlPlaneDown}
 
 // RTO targets the drill reports against.
 var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second, ControlPlaneDown: 10 * time.Second,
-	Interrupted: 15 * time.Second}
+	Interrupted: 15 * time.Second, TrafficAPIDown: 15 * time.Second}
 
 // steady is how long load runs before the fault and after recovery, so the charts show both.
 const steady = 1500 * time.Millisecond
@@ -181,6 +181,8 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		rep.How = append(rep.How, fmt.Sprintf("%s's preflight and promote ran alone on its Lambda host; the aborted execution's status-change event made %s's failover-trigger re-drive the incident (its watchdog stands by for a writer without traffic)", to.Name, to.Name))
 	case ControlPlaneDown:
 		faultAt, execErr = e.controlPlaneDown(ctx, rep, from, to)
+	case TrafficAPIDown:
+		faultAt, execErr = e.trafficAPIDown(ctx, rep, to)
 	}
 	if execErr == nil && name != ControlPlaneDown {
 		execErr = e.waitServing(ctx, to, 10*time.Second)
