@@ -28,13 +28,17 @@ const (
 	// status-change event makes the trigger re-drive the incident after 5, 10, 20 s, until a run
 	// lands the traffic change once the API is back.
 	TrafficAPIDown = "traffic-api-down"
+	// LateAlarm: while B's switchover runs slowly (CloudFront updates held 6 s), a new ALARM
+	// transition of B's activation alarm arrives after the cooldown. It must join the running
+	// execution: no second execution, no false failure notice.
+	LateAlarm = "late-alarm"
 )
 
 // FaultScenarios lists the fault scenarios, in running order.
-var FaultScenarios = []string{Interrupted, TrafficAPIDown}
+var FaultScenarios = []string{Interrupted, TrafficAPIDown, LateAlarm}
 
 // faultBound is how long each fault scenario may take from the fault to convergence.
-var faultBound = map[string]time.Duration{Interrupted: 20 * time.Second, TrafficAPIDown: 75 * time.Second}
+var faultBound = map[string]time.Duration{Interrupted: 20 * time.Second, TrafficAPIDown: 75 * time.Second, LateAlarm: 30 * time.Second}
 
 // trafficAPIOutage is how long the traffic API answers 500 in TrafficAPIDown.
 const trafficAPIOutage = 30 * time.Second
@@ -180,6 +184,46 @@ func (e *Env) trafficAPIDown(ctx context.Context, rep *ScenarioReport, to *Regio
 	}
 	rep.How = append(rep.How, fmt.Sprintf("manual switchover in %s while localcloud's CloudFront answered 500; each failed run's status-change event made %s's failover-trigger re-drive the incident", to.Name, to.Name))
 	return faultAt, e.awaitSuccess(ctx, to, faultAt, faultBound[TrafficAPIDown])
+}
+
+// lateAlarm starts a slow switchover in to, then raises to's activation alarm again after the
+// cooldown while the run still runs, and checks that the trigger joined the run.
+func (e *Env) lateAlarm(ctx context.Context, rep *ScenarioReport, to *Region) (time.Time, error) {
+	faultAt := time.Now()
+	e.Cloud.DelayCalls("cloudfront:UpdateDistribution", 6*time.Second)
+	defer e.Cloud.DelayCalls("cloudfront:UpdateDistribution", 0)
+	in, _ := json.Marshal(map[string]string{"action": "switchover", "reason": "drill: slow switchover"})
+	out, err := e.trigger(ctx, to, in)
+	if err != nil {
+		return faultAt, err
+	}
+	time.Sleep(e.deployment(to).Cooldown + time.Second)
+	alarmAt := time.Now()
+	e.progress("fault: %s's alarm %s → ALARM again, after the cooldown, while the switchover runs", to.Name, to.Alarm)
+	if err := e.publishAlarm(ctx, sns.NewFromConfig(e.Cloud.Config(to.AWSRegion)), to, to.Alarm, "drill: a new ALARM transition during the run"); err != nil {
+		return faultAt, err
+	}
+	rep.Phases = append(rep.Phases, Phase{Name: "second ALARM transition (" + to.Name + ")", Start: alarmAt, End: alarmAt})
+	if _, err := e.awaitExecution(ctx, out); err != nil {
+		return faultAt, err
+	}
+	e.mu.Lock()
+	var answers []string
+	for _, t := range e.triggers {
+		if t.Region == to.Name && t.At.After(alarmAt) {
+			answers = append(answers, t.Result)
+		}
+	}
+	e.mu.Unlock()
+	if len(answers) != 1 || !strings.Contains(answers[0], `"joined":true`) {
+		rep.failf("the second alarm's trigger answers %v, want one that joined the running execution", answers)
+	}
+	if _, failed := e.successes(to, faultAt); failed > 0 {
+		rep.failf("%d failure notices during a successful switchover", failed)
+	}
+	rep.How = append(rep.How, fmt.Sprintf("manual switchover in %s with CloudFront updates held 6 s; %s's activation alarm raised again after the %s cooldown reached the failover-trigger through SNS and joined the run",
+		to.Name, to.Name, e.deployment(to).Cooldown))
+	return faultAt, nil
 }
 
 // executionEnded delivers a failed execution's "Step Functions Execution Status Change" event to

@@ -23,7 +23,7 @@ var Scenarios = []string{Switchover, Unplanned, Failback, ControlPlaneDown}
 
 // RTO targets the drill reports against.
 var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second, ControlPlaneDown: 10 * time.Second,
-	Interrupted: 15 * time.Second, TrafficAPIDown: 15 * time.Second}
+	Interrupted: 15 * time.Second, TrafficAPIDown: 15 * time.Second, LateAlarm: 15 * time.Second}
 
 // steady is how long load runs before the fault and after recovery, so the charts show both.
 const steady = 1500 * time.Millisecond
@@ -183,6 +183,8 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		faultAt, execErr = e.controlPlaneDown(ctx, rep, from, to)
 	case TrafficAPIDown:
 		faultAt, execErr = e.trafficAPIDown(ctx, rep, to)
+	case LateAlarm:
+		faultAt, execErr = e.lateAlarm(ctx, rep, to)
 	}
 	if execErr == nil && name != ControlPlaneDown {
 		execErr = e.waitServing(ctx, to, 10*time.Second)
