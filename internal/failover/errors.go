@@ -27,7 +27,9 @@ import (
 //	ExecutionExistsError    the trigger only: an execution with that name already ran.
 //
 // Every Task also retries Lambda's own transient errors (Lambda.ServiceException,
-// Lambda.TooManyRequestsException, ...); everything else is caught, notified, and fails the run.
+// Lambda.TooManyRequestsException, ...), and every Task but Notify a crashed or timed-out invocation
+// (Runtime.ExitError, Sandbox.Timedout, States.Timeout): those steps are safe to repeat, Notify is
+// not (a notice must not go out twice). Everything else is caught, notified, and fails the run.
 
 // ThrottledError is an AWS API's rate refusal.
 type ThrottledError struct {

@@ -3,6 +3,7 @@ package sfnlocal_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -336,5 +337,49 @@ func TestLocalRacingActivationsConverge(t *testing.T) {
 	}
 	if last != writer {
 		t.Errorf("the last success notice is from %q, but %s writes and serves", last, writer)
+	}
+}
+
+// TestLocalLambdaCrashInAwait kills the failover-await process while it waits on a slow
+// DescribeGlobalClusters: the Lambda host reports Runtime.ExitError, and because every step but
+// Notify is safe to repeat, the state machine retries it and the run converges with one notice.
+func TestLocalLambdaCrashInAwait(t *testing.T) {
+	d := newDrill(t, localcloud.Timing{FailoverPending: 5 * time.Millisecond, FailoverPromote: 4 * time.Second, CloudFrontPropagation: 20 * time.Millisecond},
+		"PROMOTION_TIMEOUT=60s")
+	west := d.regions["us-west-2"]
+	seen := d.noticeCount()
+	payload, _ := json.Marshal(failover.ManualRequest{Action: failover.ModeSwitchover, Reason: "crash in await"})
+	out, fnErr := d.invokeStep(t, "us-west-2", "failover-trigger", payload)
+	var tr failover.TriggerResult
+	if err := json.Unmarshal(out, &tr); fnErr != "" || err != nil || !tr.Started {
+		t.Fatalf("trigger: %s %s", out, fnErr)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for d.cloud.Calls("rds:SwitchoverGlobalCluster") == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Hold every describe 1 s so the await process is caught inside an invocation.
+	d.cloud.DelayCalls("rds:DescribeGlobalClusters", time.Second)
+	killed := 0
+	for killed == 0 && time.Now().Before(deadline) {
+		for _, pid := range west.host.PIDs() {
+			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if strings.Contains(string(cmd), "failover-await") {
+				time.Sleep(300 * time.Millisecond) // inside the held describe
+				if p, err := os.FindProcess(pid); err == nil && p.Kill() == nil {
+					killed++
+				}
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.cloud.DelayCalls("rds:DescribeGlobalClusters", 0)
+	if killed == 0 {
+		t.Fatal("no failover-await process to kill")
+	}
+	rep := assertConverged(t, d, tr.ExecutionARN, seen, "us-west-2", failover.OutcomeActivated)
+	if got := phaseNames(rep); got != "preflight,promote,await,traffic,verify" {
+		t.Errorf("phases: got %s", got)
 	}
 }
