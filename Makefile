@@ -93,7 +93,7 @@ lint-template:
 bench: node
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 
-## drill: the local two-region failover drill (SCENARIO=switchover|unplanned|failback|control-plane-down|partition|lag|health-cut|witness-down, default all).
+## drill: the local two-region failover drill (default the core three: switchover, unplanned, failback; SCENARIO=<name>, SCENARIO=faults or SCENARIO=all).
 drill: node
 	$(GO) run ./cmd/drill $(if $(SCENARIO),-scenario $(SCENARIO))
 

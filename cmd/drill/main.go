@@ -33,20 +33,26 @@ func main() {
 }
 
 func run() int {
-	scenario := flag.String("scenario", "", "run one scenario: "+strings.Join(drill.Scenarios, ", ")+" (default: all, in that order)")
+	every := append(slices.Clone(drill.Scenarios), drill.FaultScenarios...)
+	scenario := flag.String("scenario", "", "run one scenario: "+strings.Join(every, ", ")+
+		"; faults for every fault scenario, all for every scenario (default: "+strings.Join(drill.CoreScenarios, ", ")+", in that order)")
 	report := flag.String("report", "", "HTML report path (default <repo>/.build/drill-report.html)")
 	verbose := flag.Bool("v", false, "show the functions' own logs")
 	clients := flag.Int("clients", 4, "concurrent clients writing and reading through the edge")
 	linkCut := flag.Duration("link-cut", 400*time.Millisecond, "unplanned: cut replication this long before killing region A's database (0: kill only)")
 	flag.Parse()
 
-	names := drill.Scenarios
-	if *scenario != "" {
-		if !slices.Contains(drill.Scenarios, *scenario) {
-			fmt.Fprintf(os.Stderr, "drill: unknown scenario %q: want one of %s\n", *scenario, strings.Join(drill.Scenarios, ", "))
-			return 2
-		}
+	names := drill.CoreScenarios
+	switch {
+	case *scenario == "faults":
+		names = drill.FaultScenarios
+	case *scenario == "all":
+		names = every
+	case slices.Contains(every, *scenario):
 		names = []string{*scenario}
+	case *scenario != "":
+		fmt.Fprintf(os.Stderr, "drill: unknown scenario %q: want one of %s, faults or all\n", *scenario, strings.Join(every, ", "))
+		return 2
 	}
 	if err := ensureMariaDB(); err != nil {
 		fmt.Fprintln(os.Stderr, "drill:", err)

@@ -24,7 +24,7 @@ var (
 // The CLI against localcloud through the real SDK clients. The state machine's executions are run
 // by a function that returns what the real machine's output looks like (the report with phases),
 // or fails as it would: the CLI's job is to start, follow and present them.
-func setup(t *testing.T, fail bool) (*localcloud.Server, config.Lookup) {
+func setup(t *testing.T, fail bool) (*localcloud.MemoryGlobalDatabase, config.Lookup) {
 	t.Helper()
 	cloud, err := localcloud.Start(localcloud.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -66,7 +66,7 @@ func setup(t *testing.T, fail bool) (*localcloud.Server, config.Lookup) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
 	env := map[string]string{"SWITCHYARD_REGION": "us-west-2", "GLOBAL_CLUSTER_ID": "todo-global", "LOCAL_CLUSTER_ARN": west,
 		"STATE_MACHINE_ARN": sm, "DISTRIBUTION_ID": "EDIST"}
-	return cloud, func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	return db, func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 }
 
 func runCLI(t *testing.T, getenv config.Lookup, args ...string) (string, error) {
@@ -109,9 +109,37 @@ func TestStatusAndSwitchover(t *testing.T) {
 	wantLines(t, out, "last execution  switchover-us-west-2-", "  promote          60 ms")
 }
 
+// TestStatusShowsInconsistency: traffic left on a region that does not write (an activation
+// interrupted after the promotion), said in plain words.
+func TestStatusShowsInconsistency(t *testing.T) {
+	db, getenv := setup(t, false)
+	out, err := runCLI(t, getenv, "status", "-origin", "west-api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, out, "consistent      one writer, traffic on it")
+	if err := db.Switchover(context.Background(), west); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, getenv, "status", "-origin", "west-api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLines(t, out, "writer          "+west, "INCONSISTENT    this region writes but receives no traffic", "switchyard reconcile")
+}
+
+func TestReconcileStartsAReconcileRun(t *testing.T) {
+	_, getenv := setup(t, false)
+	out, err := runCLI(t, getenv, "reconcile", "-reason", "traffic left on us-east-1", "-poll", "20ms")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	wantLines(t, out, "started reconcile-us-west-2-", "SUCCEEDED")
+}
+
 func TestFailedExecution(t *testing.T) {
 	_, getenv := setup(t, true)
-	out, err := runCLI(t, getenv, "failover", "-reason", "east is down", "-poll", "20ms")
+	out, err := runCLI(t, getenv, "failover", "-reason", "east is down", "-acknowledge-data-loss", "-poll", "20ms")
 	if err == nil || !strings.Contains(err.Error(), "execution failed") {
 		t.Fatalf("got %v, want the failed execution reported as an error", err)
 	}
@@ -127,6 +155,7 @@ func TestUsageErrors(t *testing.T) {
 		{nil, "usage: switchyard"},
 		{[]string{"promote"}, `unknown command "promote"`},
 		{[]string{"switchover"}, "-reason is required"},
+		{[]string{"failover", "-reason", "east is down"}, "add -acknowledge-data-loss"},
 		{[]string{"status", "-bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"status", "-state-machine", ""}, "set [-state-machine]"},
 	}

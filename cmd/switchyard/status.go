@@ -53,12 +53,35 @@ func (c *clients) status(ctx context.Context, out io.Writer) error {
 			fmt.Fprintf(out, "replication lag %s (this region)\n", lag)
 		}
 	}
+	local, _ := topo.Member(c.d.LocalClusterARN)
+	view := failover.PairView{LocalWrites: local.IsWriter, PeerWrites: topo.Writer() != "" && topo.Writer() != c.d.LocalClusterARN}
 	if c.traffic != nil {
 		st, err := c.traffic.Current(ctx)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "traffic         %s (%s, lease epoch %d)\n", or(st.Target, "none"), c.d.TrafficMode, st.Epoch)
+		if c.d.LocalTarget() != "" {
+			view.TrafficKnown, view.TrafficOnLocal = true, st.Target == c.d.LocalTarget()
+		}
+	}
+	// The global cluster reports one writer; the regions' own /health says whether each accepts
+	// writes, which is what two writers would show.
+	if c.prober != nil && c.d.LocalAPIURL != "" && c.d.PeerAPIURL != "" {
+		l, lerr := c.prober.Health(ctx, c.d.LocalAPIURL)
+		p, perr := c.prober.Health(ctx, c.d.PeerAPIURL)
+		if lerr == nil && perr == nil && l.Role == "writer" && p.Role == "writer" {
+			view.LocalWrites, view.PeerWrites = true, true
+		}
+	}
+	if topo.Failover == nil {
+		problems := view.Inconsistencies()
+		if len(problems) == 0 && view.TrafficKnown {
+			fmt.Fprintln(out, "consistent      one writer, traffic on it")
+		}
+		for _, p := range problems {
+			fmt.Fprintf(out, "INCONSISTENT    %s\n", p)
+		}
 	}
 	list, err := c.sfn.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(c.d.StateMachineARN), MaxResults: 1})
 	if err != nil {
@@ -126,10 +149,10 @@ func or(s, alt string) string {
 }
 
 // activate runs the trigger's checks and starts the execution, then streams it until it ends.
-func (c *clients) activate(ctx context.Context, out io.Writer, mode failover.Mode, reason string, poll time.Duration) error {
-	t := &failover.Trigger{DB: c.db, Executions: &awsadapter.Executions{SFN: c.sfn, StateMachineARN: c.d.StateMachineARN},
-		Region: c.d.Region, LocalClusterARN: c.d.LocalClusterARN, Cooldown: c.d.Cooldown}
-	req, _ := json.Marshal(failover.ManualRequest{Action: mode, Reason: reason})
+func (c *clients) activate(ctx context.Context, out io.Writer, mode failover.Mode, reason string, acknowledgeDataLoss bool, poll time.Duration) error {
+	t := &failover.Trigger{Executions: &awsadapter.Executions{SFN: c.sfn, StateMachineARN: c.d.StateMachineARN},
+		Region: c.d.Region, AccountID: failover.ARNAccount(c.d.StateMachineARN), Cooldown: c.d.Cooldown}
+	req, _ := json.Marshal(failover.ManualRequest{Action: mode, Reason: reason, AcknowledgeDataLoss: acknowledgeDataLoss})
 	res, err := t.Handle(ctx, req)
 	if err != nil {
 		return err

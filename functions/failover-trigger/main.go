@@ -1,5 +1,6 @@
 // Command failover-trigger starts this region's state machine for an ALARM of a configured alarm
-// (SNS or EventBridge) or a manual request, once per incident.
+// (SNS or EventBridge) or a manual request, once per incident, and re-drives the incident's run,
+// bounded and with backoff, when an execution fails or is aborted.
 package main
 
 import (
@@ -8,7 +9,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/switchyard-dr/switchyard/internal/config"
@@ -24,9 +24,9 @@ func main() {
 		os.Exit(1)
 	}
 	h := &failover.Trigger{
-		DB:         &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID},
 		Executions: &awsadapter.Executions{SFN: sfn.NewFromConfig(cfg), StateMachineARN: d.StateMachineARN},
-		Region:     d.Region, LocalClusterARN: d.LocalClusterARN, AlarmNames: d.AlarmNames, Cooldown: d.Cooldown, Log: log,
+		Region:     d.Region, AccountID: failover.ARNAccount(d.StateMachineARN), AlarmNames: d.AlarmNames, ReconcileAlarmNames: d.ReconcileAlarmNames, Cooldown: d.Cooldown, Log: log,
+		StateMachineARN: d.StateMachineARN, MaxRedrives: d.RedriveMax, RedriveBackoff: d.RedriveBackoff,
 	}
 	lambda.Start(h.Handle)
 }

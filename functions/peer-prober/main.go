@@ -25,7 +25,7 @@ func main() {
 	}
 	h := &failover.PeerProbe{
 		Prober: httpprobe.New(d.ProbeTimeout), Metrics: &awsadapter.ProbeMetrics{CloudWatch: cloudwatch.NewFromConfig(cfg), Namespace: d.MetricNamespace},
-		PeerAPIURL: d.PeerAPIURL, PublicURL: d.PublicURL, LocalAPIURL: d.LocalAPIURL,
+		Region: d.Region, PeerAPIURL: d.PeerAPIURL, PublicURL: d.PublicURL, LocalAPIURL: d.LocalAPIURL,
 		Samples: d.ProbeSamples, Interval: d.ProbeInterval, Timeout: d.ProbeTimeout, Log: log,
 	}
 	lambda.Start(h.Handle)

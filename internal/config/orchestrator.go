@@ -3,13 +3,13 @@
 // Variables (required by the functions listed; defaults in brackets):
 //
 //	SWITCHYARD_REGION   the region this deployment activates [AWS_REGION]             all
-//	GLOBAL_CLUSTER_ID   the Aurora global cluster's identifier                         trigger, preflight, promote, await, traffic
-//	LOCAL_CLUSTER_ARN   this region's Aurora cluster ARN                               trigger, preflight, promote, await, traffic
-//	PEER_API_URL        the other region's API base URL (its /health is probed)        preflight, peer-prober
+//	GLOBAL_CLUSTER_ID   the Aurora global cluster's identifier                         preflight, promote, await, traffic
+//	LOCAL_CLUSTER_ARN   this region's Aurora cluster ARN                               preflight, promote, await, traffic
+//	PEER_API_URL        the other region's API base URL (its /health is probed)        preflight, promote, peer-prober
 //	LOCAL_API_URL       this region's API base URL                                     verify, peer-prober
 //	PUBLIC_URL          the public endpoint's base URL                                 verify, peer-prober
-//	ALLOW_DATA_LOSS     whether failover with data loss may run [false]                preflight
-//	MAX_LAG             largest lag a failover may lose, 0 for no limit [60s]          preflight
+//	ALLOW_DATA_LOSS     whether failover with data loss may run [false]                preflight, promote
+//	MAX_LAG             largest lag a failover may lose, 0 for no limit [60s]          preflight, promote
 //	LAG_METRIC          AuroraGlobalDBRPOLag or AuroraGlobalDBReplicationLag [AuroraGlobalDBRPOLag]
 //	PROMOTION_TIMEOUT   bound on the wait for the promotion [15m]                      promote
 //	TRAFFIC_MODE        cloudfront or route53 [cloudfront]                             traffic
@@ -23,7 +23,10 @@
 //	TOPIC_ARN           the SNS topic for notifications                                notify
 //	STATE_MACHINE_ARN   this region's state machine                                    trigger
 //	ALARM_NAMES         comma-separated alarms the trigger acts on                     trigger
+//	RECONCILE_ALARM_NAMES  comma-separated watchdog alarms: start a reconcile run       trigger
 //	COOLDOWN            incident window and cooldown between executions [30m]          trigger
+//	REDRIVE_MAX         new executions per incident after failed ones, 0 for none [3]  trigger
+//	REDRIVE_BACKOFF     delay before the first re-drive, doubled each time [30s]      trigger
 //	PROBE_SAMPLES       probes per invocation [6]                                      peer-prober
 //	PROBE_INTERVAL      time between probes [10s]                                      peer-prober
 //	PROBE_TIMEOUT       timeout of each probe [2s]                                     peer-prober
@@ -72,15 +75,18 @@ type Orchestrator struct {
 	CanaryScope           string
 	// OriginSecret (ORIGIN_SECRET) is the edge's origin secret, which the canary's direct requests
 	// to this region's API must carry when an edge fronts it; never log it.
-	OriginSecret    string
-	TopicARN        string
-	StateMachineARN string
-	AlarmNames      []string
-	Cooldown        time.Duration
-	ProbeSamples    int
-	ProbeInterval   time.Duration
-	ProbeTimeout    time.Duration
-	MetricNamespace string
+	OriginSecret        string
+	TopicARN            string
+	StateMachineARN     string
+	AlarmNames          []string
+	ReconcileAlarmNames []string
+	Cooldown            time.Duration
+	RedriveMax          int
+	RedriveBackoff      time.Duration
+	ProbeSamples        int
+	ProbeInterval       time.Duration
+	ProbeTimeout        time.Duration
+	MetricNamespace     string
 }
 
 // OrchestratorDefaults returns the settings every variable falls back to.
@@ -88,7 +94,7 @@ func OrchestratorDefaults() Orchestrator {
 	return Orchestrator{
 		MaxLag: time.Minute, LagMetric: "AuroraGlobalDBRPOLag", PromotionTimeout: 15 * time.Minute,
 		TrafficMode: "cloudfront", RecordType: "CNAME", RecordTTL: 60, HTTPTimeout: 5 * time.Second,
-		Cooldown: 30 * time.Minute, ProbeSamples: 6, ProbeInterval: 10 * time.Second,
+		Cooldown: 30 * time.Minute, RedriveMax: 3, RedriveBackoff: 30 * time.Second, ProbeSamples: 6, ProbeInterval: 10 * time.Second,
 		ProbeTimeout: 2 * time.Second, MetricNamespace: "Switchyard",
 	}
 }
@@ -114,9 +120,9 @@ func (d Orchestrator) Env() map[string]string {
 		"RECORD_TTL": strconv.FormatInt(d.RecordTTL, 10), "HTTP_TIMEOUT": d.HTTPTimeout.String(),
 		"CANARY_TOKEN_URL": d.CanaryTokenURL, "CANARY_CLIENT_SECRET_ARN": d.CanaryClientSecretARN, "CANARY_SCOPE": d.CanaryScope, "ORIGIN_SECRET": d.OriginSecret,
 		"TOPIC_ARN": d.TopicARN, "STATE_MACHINE_ARN": d.StateMachineARN, "ALARM_NAMES": strings.Join(d.AlarmNames, ","),
-		"COOLDOWN": d.Cooldown.String(), "PROBE_SAMPLES": strconv.Itoa(d.ProbeSamples),
-		"PROBE_INTERVAL": d.ProbeInterval.String(), "PROBE_TIMEOUT": d.ProbeTimeout.String(),
-		"METRIC_NAMESPACE": d.MetricNamespace,
+		"RECONCILE_ALARM_NAMES": strings.Join(d.ReconcileAlarmNames, ","), "COOLDOWN": d.Cooldown.String(),
+		"REDRIVE_MAX": strconv.Itoa(d.RedriveMax), "REDRIVE_BACKOFF": d.RedriveBackoff.String(),
+		"PROBE_SAMPLES": strconv.Itoa(d.ProbeSamples), "PROBE_TIMEOUT": d.ProbeTimeout.String(), "METRIC_NAMESPACE": d.MetricNamespace,
 	}
 	for k, v := range m {
 		if v == "" {
@@ -129,9 +135,9 @@ func (d Orchestrator) Env() map[string]string {
 // The variables each function needs beyond SWITCHYARD_REGION.
 var (
 	databaseVars  = []string{"GLOBAL_CLUSTER_ID", "LOCAL_CLUSTER_ARN"}
-	TriggerVars   = append([]string{"STATE_MACHINE_ARN", "ALARM_NAMES"}, databaseVars...)
+	TriggerVars   = []string{"STATE_MACHINE_ARN", "ALARM_NAMES"}
 	PreflightVars = append([]string{"PEER_API_URL"}, databaseVars...)
-	PromoteVars   = databaseVars
+	PromoteVars   = append([]string{"PEER_API_URL"}, databaseVars...)
 	AwaitVars     = databaseVars
 	TrafficVars   = append([]string{"TRAFFIC_MODE"}, databaseVars...)
 	VerifyVars    = []string{"LOCAL_API_URL", "PUBLIC_URL"}
@@ -189,6 +195,7 @@ func LoadOrchestrator(env Lookup, required []string) (Orchestrator, error) {
 	dur("PROMOTION_TIMEOUT", &d.PromotionTimeout)
 	dur("HTTP_TIMEOUT", &d.HTTPTimeout)
 	dur("COOLDOWN", &d.Cooldown)
+	dur("REDRIVE_BACKOFF", &d.RedriveBackoff)
 	dur("PROBE_INTERVAL", &d.ProbeInterval)
 	dur("PROBE_TIMEOUT", &d.ProbeTimeout)
 	if v := strings.TrimSpace(getenv("ALLOW_DATA_LOSS")); v != "" {
@@ -205,6 +212,13 @@ func LoadOrchestrator(env Lookup, required []string) (Orchestrator, error) {
 		}
 		d.RecordTTL = n
 	}
+	if v := strings.TrimSpace(getenv("REDRIVE_MAX")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 10 {
+			errs = append(errs, fmt.Errorf("REDRIVE_MAX=%q: want a number from 0 to 10", v))
+		}
+		d.RedriveMax = n
+	}
 	if v := strings.TrimSpace(getenv("PROBE_SAMPLES")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 30 {
@@ -215,6 +229,11 @@ func LoadOrchestrator(env Lookup, required []string) (Orchestrator, error) {
 	for _, a := range strings.Split(getenv("ALARM_NAMES"), ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			d.AlarmNames = append(d.AlarmNames, a)
+		}
+	}
+	for _, a := range strings.Split(getenv("RECONCILE_ALARM_NAMES"), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			d.ReconcileAlarmNames = append(d.ReconcileAlarmNames, a)
 		}
 	}
 

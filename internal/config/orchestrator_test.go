@@ -47,7 +47,7 @@ func TestLoadErrors(t *testing.T) {
 		required []string
 		want     []string
 	}{
-		{"nothing set", kv(), config.TriggerVars, []string{"SWITCHYARD_REGION (or AWS_REGION) is not set", "STATE_MACHINE_ARN is not set", "ALARM_NAMES is not set", "GLOBAL_CLUSTER_ID is not set", "LOCAL_CLUSTER_ARN is not set"}},
+		{"nothing set", kv(), config.TriggerVars, []string{"SWITCHYARD_REGION (or AWS_REGION) is not set", "STATE_MACHINE_ARN is not set", "ALARM_NAMES is not set"}},
 		{"bad duration", kv("AWS_REGION=us-west-2", "TOPIC_ARN=t", "COOLDOWN=soon"), config.NotifyVars, []string{`COOLDOWN="soon": want a non-negative Go duration`}},
 		{"bad bool", kv("AWS_REGION=us-west-2", "TOPIC_ARN=t", "ALLOW_DATA_LOSS=maybe"), config.NotifyVars, []string{`ALLOW_DATA_LOSS="maybe": want true or false`}},
 		{"bad URL", kv("AWS_REGION=us-west-2", "LOCAL_API_URL=localhost:3000", "PUBLIC_URL=http://127.0.0.1:1"), config.VerifyVars, []string{`LOCAL_API_URL="localhost:3000": want an http(s) base URL`}},

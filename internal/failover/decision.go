@@ -5,13 +5,18 @@ import (
 	"time"
 )
 
-// Mode is what was asked for: let the orchestrator choose, or a planned switchover, or a failover.
+// Mode is what was asked for: let the orchestrator choose, or a planned switchover, or a failover,
+// or only repair what follows the writer (traffic) without ever promoting.
 type Mode string
 
 const (
 	ModeAuto       Mode = "auto"
 	ModeSwitchover Mode = "switchover"
 	ModeFailover   Mode = "failover"
+	// ModeReconcile is what the watchdog's alarm and `switchyard reconcile` ask for: in the region
+	// that writes, point traffic at it and verify; anywhere else, refuse. It never promotes, so it is
+	// safe to start whenever an inconsistency is seen.
+	ModeReconcile Mode = "reconcile"
 )
 
 // Action is what the orchestrator does.
@@ -22,7 +27,11 @@ const (
 	ActionSwitchover Action = "switchover"
 	// ActionFailover promotes with AllowDataLoss=true; the writes not yet replicated are lost.
 	ActionFailover Action = "failover"
-	// ActionNone does nothing: this region already writes.
+	// ActionFollow waits for a promotion towards this region that is already under way (started by
+	// an earlier, interrupted run or by an operator) instead of refusing it.
+	ActionFollow Action = "follow"
+	// ActionNone promotes nothing: this region already writes. The run still makes traffic follow
+	// this region and verifies.
 	ActionNone Action = "none"
 	// ActionRefuse does nothing and fails the run: promoting would be unsafe or forbidden.
 	ActionRefuse Action = "refuse"
@@ -37,6 +46,10 @@ type Facts struct {
 	LocalStatus string
 	// FailoverStatus is the global cluster's FailoverState status, "" when none runs.
 	FailoverStatus string
+	// FailoverToLocal says the switchover or failover under way targets this region's cluster, and
+	// FailoverDataLossAllowed whether it was started with AllowDataLoss.
+	FailoverToLocal         bool
+	FailoverDataLossAllowed bool
 	// WriterReachable says the current writer region's API answered /health as the writer.
 	WriterReachable bool
 	// Lag is this region's replication lag; LagKnown is false when no datapoint exists.
@@ -103,11 +116,19 @@ func Decide(mode Mode, f Facts, p Policy) Decision {
 	switch {
 	case !f.LocalMember:
 		return refuse("this region's cluster is not a member of the global cluster")
+	case f.FailoverStatus != "" && f.FailoverToLocal:
+		d.Action, d.Reason = ActionFollow, fmt.Sprintf("a promotion of this region is already under way (FailoverState %s): following it", f.FailoverStatus)
+		if f.FailoverDataLossAllowed {
+			d.EstimatedDataLossMs = -1
+		}
+		return d
 	case f.FailoverStatus != "":
 		return refuse("a switchover or failover is already in progress (FailoverState %s): wait for it to finish", f.FailoverStatus)
 	case f.LocalWriter:
 		d.Action, d.Reason = ActionNone, "this region already writes"
 		return d
+	case mode == ModeReconcile:
+		return refuse("reconcile only repairs the region that writes, and this one does not: run it in the writer's region, or ask for a switchover or failover")
 	case f.LocalStatus != "available":
 		return refuse("this region's cluster is %q, not available: it cannot be promoted safely", f.LocalStatus)
 	}

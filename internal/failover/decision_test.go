@@ -32,7 +32,14 @@ func TestDecide(t *testing.T) {
 		{"already writer, manual failover: nothing", failover.ModeFailover, with(healthy, func(f *failover.Facts) { f.LocalWriter = true }), permissive, failover.ActionNone, 0},
 		{"local cluster unhealthy", failover.ModeAuto, with(writerDown, func(f *failover.Facts) { f.LocalStatus = "modifying" }), permissive, failover.ActionRefuse, 0},
 		{"local cluster not a member", failover.ModeAuto, with(healthy, func(f *failover.Facts) { f.LocalMember = false }), permissive, failover.ActionRefuse, 0},
-		{"promotion already in progress", failover.ModeAuto, with(healthy, func(f *failover.Facts) { f.FailoverStatus = "switching-over" }), permissive, failover.ActionRefuse, 0},
+		{"promotion of another region in progress", failover.ModeAuto, with(healthy, func(f *failover.Facts) { f.FailoverStatus = "switching-over" }), permissive, failover.ActionRefuse, 0},
+		{"switchover to this region in progress: follow it", failover.ModeAuto, with(healthy, func(f *failover.Facts) { f.FailoverStatus = "switching-over"; f.FailoverToLocal = true }), failover.Policy{}, failover.ActionFollow, 0},
+		{"failover to this region in progress: follow it, loss unknown", failover.ModeAuto, with(healthy, func(f *failover.Facts) {
+			f.FailoverStatus, f.FailoverToLocal, f.FailoverDataLossAllowed = "failing-over", true, true
+		}), failover.Policy{}, failover.ActionFollow, -1},
+		{"reconcile in the writer's region: nothing to promote", failover.ModeReconcile, with(healthy, func(f *failover.Facts) { f.LocalWriter = true }), permissive, failover.ActionNone, 0},
+		{"reconcile in a region that does not write: refused, never promoted", failover.ModeReconcile, writerDown, permissive, failover.ActionRefuse, 0},
+		{"reconcile while this region's promotion runs: follow it", failover.ModeReconcile, with(healthy, func(f *failover.Facts) { f.FailoverStatus = "switching-over"; f.FailoverToLocal = true }), permissive, failover.ActionFollow, 0},
 		{"switchover requested, writer answers", failover.ModeSwitchover, healthy, failover.Policy{}, failover.ActionSwitchover, 0},
 		{"switchover requested, writer down", failover.ModeSwitchover, writerDown, permissive, failover.ActionRefuse, 0},
 		{"failover requested while the writer answers", failover.ModeFailover, healthy, permissive, failover.ActionFailover, 800},

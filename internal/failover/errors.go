@@ -17,8 +17,9 @@ import (
 //	                        failure: this region works but the public endpoint still serves elsewhere.
 //	PromotionTimeoutError   not retried: the promotion did not finish within its bound.
 //	VerificationError       retried a few times, then a failure: a canary write or read failed.
-//	NotWriterError          not retried: traffic would have pointed at a region that does not write
-//	                        or does not hold the writer lease.
+//	NotWriterError          not retried: traffic would have pointed at a region that does not write.
+//	LeaseNotHeldError       retried for about 40 s: this region writes but does not hold the writer
+//	                        lease yet (the old writer's renewer gives it up once demoted, or it expires).
 //	StaleEpochError         not retried: traffic already carries a newer lease epoch (a later writer
 //	                        moved it); nothing was changed.
 //	RefusedError            not retried: the decision refused to promote (policy, health, lag).
@@ -29,7 +30,9 @@ import (
 //	ExecutionExistsError    the trigger only: an execution with that name already ran.
 //
 // Every Task also retries Lambda's own transient errors (Lambda.ServiceException,
-// Lambda.TooManyRequestsException, ...); everything else is caught, notified, and fails the run.
+// Lambda.TooManyRequestsException, ...), and every Task but Notify a crashed or timed-out invocation
+// (Runtime.ExitError, Sandbox.Timedout, States.Timeout): those steps are safe to repeat, Notify is
+// not (a notice must not go out twice). Everything else is caught, notified, and fails the run.
 
 // ThrottledError is an AWS API's rate refusal.
 type ThrottledError struct {
@@ -135,6 +138,20 @@ func (e *LeaseUnavailableError) Error() string {
 	return "no majority of the writer lease's grantors answered, so nothing may be promoted: " + e.Reason
 }
 
+// LeaseNotHeldError is this region's database writing while the writer lease is still another's (or
+// nobody's): after a switchover the old writer's renewer gives the lease up once its database is
+// demoted and this region's renewer takes it, and a dead writer's lease expires. Traffic waits for
+// it, since the lease's epoch is the change's fencing token.
+type LeaseNotHeldError struct {
+	Region string
+	Lease  Lease
+}
+
+func (e *LeaseNotHeldError) Error() string {
+	return fmt.Sprintf("%s writes but does not hold the writer lease yet (holder %q, epoch %d, expires %s): the lease follows the writer within a renewal",
+		e.Region, e.Lease.Holder, e.Lease.Epoch, e.Lease.Expires.UTC().Format(time.RFC3339))
+}
+
 // InvalidInputError is malformed input; the message says what is wrong and what was expected.
 type InvalidInputError struct {
 	Reason string
@@ -169,6 +186,7 @@ func boundary(step string, err error) error {
 		verification *VerificationError
 		notShifted   *TrafficNotShiftedError
 		notWriter    *NotWriterError
+		notHeld      *LeaseNotHeldError
 		stale        *StaleEpochError
 		refused      *RefusedError
 		unavailable  *LeaseUnavailableError
@@ -184,6 +202,8 @@ func boundary(step string, err error) error {
 		return &LeaseUnavailableError{Reason: step + ": " + unavailable.Reason}
 	case errors.As(err, &notWriter):
 		return &NotWriterError{Cluster: notWriter.Cluster, Detail: step + ": " + notWriter.Detail}
+	case errors.As(err, &notHeld):
+		return notHeld
 	case errors.As(err, &stale):
 		return stale
 	case errors.As(err, &timeout):

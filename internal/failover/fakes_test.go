@@ -152,6 +152,8 @@ type fakeExecutions struct {
 	byName  map[string]string
 	started []failover.ExecutionSummary
 	closed  bool
+	// Now stamps new executions; nil uses the wall clock.
+	Now func() time.Time
 }
 
 func (f *fakeExecutions) Start(_ context.Context, name string, input []byte) (string, error) {
@@ -167,8 +169,32 @@ func (f *fakeExecutions) Start(_ context.Context, name string, input []byte) (st
 		return "arn:aws:states:us-west-2:111122223333:execution:failover:" + name, nil
 	}
 	f.byName[name] = string(input)
-	f.started = append(f.started, failover.ExecutionSummary{Name: name, Status: "RUNNING", StartedAt: time.Now()})
-	return "arn:aws:states:us-west-2:111122223333:execution:failover:" + name, nil
+	arn := "arn:aws:states:us-west-2:111122223333:execution:failover:" + name
+	f.started = append(f.started, failover.ExecutionSummary{Name: name, ARN: arn, Status: "RUNNING", StartedAt: f.startedAt()})
+	return arn, nil
+}
+
+func (f *fakeExecutions) startedAt() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+// Running lists the executions started and not closed.
+func (f *fakeExecutions) Running(context.Context) ([]failover.ExecutionSummary, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil, nil
+	}
+	var res []failover.ExecutionSummary
+	for _, e := range f.started {
+		if e.Status == "RUNNING" {
+			res = append(res, e)
+		}
+	}
+	return res, nil
 }
 
 func (f *fakeExecutions) StartedSince(_ context.Context, since time.Time) ([]failover.ExecutionSummary, error) {

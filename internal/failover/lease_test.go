@@ -136,25 +136,32 @@ func TestPreflightWatchesTheLease(t *testing.T) {
 }
 
 func TestPromoteTakesTheLeaseForAFailover(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	// The old writer's lease ran out long ago: a failover may take it.
+	expired := failover.Lease{Holder: "us-east-1", Epoch: 7, Expires: now.Add(-time.Minute)}
+	writerAnswers := map[string]failover.Health{peerAPI: {Status: 200, Region: "us-east-1", Role: "writer"}}
 	for _, tc := range []struct {
 		name      string
 		fixture   string
+		health    map[string]failover.Health
 		lease     *fakeLease
 		wantTaken int
 		wantCalls []string
 		wantError string
 		wantEpoch uint64
 	}{
-		{"failover takes it first", "failover.json", &fakeLease{}, 1, []string{"failover allowDataLoss " + west}, "", 8},
-		{"failover without a majority: refused, nothing promoted", "failover.json",
-			&fakeLease{takeErr: errors.New("the writer lease is held by us-east-1 (epoch 7)")}, 1, nil, "RefusedError", 0},
-		{"failover with no majority reachable: retried, nothing promoted", "failover.json",
-			&fakeLease{takeErr: &failover.LeaseUnavailableError{Reason: "1 of 2 grantors needed agreed"}}, 1, nil, "LeaseUnavailableError", 0},
-		{"switchover leaves it to the renewers", "switchover.json", &fakeLease{}, 0, []string{"switchover " + west}, "", 0},
+		{"failover takes it first", "failover.json", nil, &fakeLease{answers: []failover.Lease{expired}}, 1, []string{"failover allowDataLoss " + west}, "", 8},
+		{"failover without a majority: refused, nothing promoted", "failover.json", nil,
+			&fakeLease{answers: []failover.Lease{expired}, takeErr: errors.New("the writer lease is held by us-east-1 (epoch 7)")}, 1, nil, "RefusedError", 0},
+		{"failover with no majority reachable: retried, nothing promoted", "failover.json", nil,
+			&fakeLease{answers: []failover.Lease{expired}, takeErr: &failover.LeaseUnavailableError{Reason: "1 of 2 grantors needed agreed"}}, 1, nil, "LeaseUnavailableError", 0},
+		{"switchover leaves it to the renewers", "switchover.json", writerAnswers,
+			&fakeLease{answers: []failover.Lease{{Holder: "us-east-1", Epoch: 7, Expires: now.Add(time.Minute)}}}, 0, []string{"switchover " + west}, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := &fakeDB{topology: topo(east, "")}
-			s := &failover.Promote{DB: db, Region: "us-west-2", LocalClusterARN: west, Timeout: time.Minute, Lease: tc.lease}
+			s := &failover.Promote{DB: db, Prober: &fakeProber{health: tc.health}, Region: "us-west-2", LocalClusterARN: west, PeerAPIURL: peerAPI,
+				Policy: failover.Policy{AllowDataLoss: true}, Timeout: time.Minute, Lease: tc.lease, Taker: tc.lease, Now: func() time.Time { return now }}
 			run, err := invoke(t, s.Handle, fixture(t, "failover-promote", tc.fixture))
 			wantErrorType(t, err, tc.wantError)
 			if len(tc.lease.taken) != tc.wantTaken || strings.Join(db.promotions(), ";") != strings.Join(tc.wantCalls, ";") {

@@ -128,9 +128,10 @@ type Sample struct {
 	Latency time.Duration
 }
 
-// Metrics publishes the prober's samples in this region.
+// Metrics publishes the prober's samples in this region: the peer's and the public endpoint's
+// health, and the watchdog's consistency samples (taken only while this region writes).
 type Metrics interface {
-	PublishProbes(ctx context.Context, peer, public []Sample) error
+	PublishProbes(ctx context.Context, peer, public, consistency []Sample) error
 }
 
 // ExecutionSummary is one state machine execution.
@@ -148,4 +149,6 @@ type Executions interface {
 	Start(ctx context.Context, name string, input []byte) (arn string, err error)
 	// StartedSince lists the executions started at or after since, newest first.
 	StartedSince(ctx context.Context, since time.Time) ([]ExecutionSummary, error)
+	// Running lists the executions still running, however long ago they started.
+	Running(ctx context.Context) ([]ExecutionSummary, error)
 }

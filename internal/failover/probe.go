@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -19,7 +20,9 @@ import (
 // writer, the peer says it is the writer: a peer that answers but no longer writes cannot serve
 // writes, which is what this region would take over.
 type PeerProbe struct {
-	Prober      Prober
+	Prober Prober
+	// Region is this region: the public endpoint's serving region is compared with it.
+	Region      string
 	Metrics     Metrics
 	PeerAPIURL  string
 	PublicURL   string
@@ -38,13 +41,19 @@ type ProbeReport struct {
 	ExpectPeerWriter bool     `json:"expectPeerWriter"`
 	Peer             []Sample `json:"peer"`
 	Public           []Sample `json:"public"`
+	// Consistency holds the watchdog's samples, taken only while this region writes: healthy when
+	// the public endpoint is served by this region and the peer does not also accept writes. An
+	// alarm on them starts a reconcile run here, which moves traffic back to this region.
+	Consistency     []Sample `json:"consistency,omitempty"`
+	Inconsistencies []string `json:"inconsistencies,omitempty"`
 }
 
 // Handle probes and publishes; the scheduled event's content is not used.
 func (p *PeerProbe) Handle(ctx context.Context, _ json.RawMessage) (ProbeReport, error) {
 	rep := ProbeReport{ExpectPeerWriter: true}
+	localWrites := false
 	if local, err := p.probe(ctx, p.LocalAPIURL); err == nil && local.Status == 200 && local.Role == "writer" {
-		rep.ExpectPeerWriter = false
+		rep.ExpectPeerWriter, localWrites = false, true
 	}
 	// Samples keep to a fixed grid from the first, so slow answers do not stretch the invocation
 	// past the one-minute schedule.
@@ -56,15 +65,29 @@ func (p *PeerProbe) Handle(ctx context.Context, _ json.RawMessage) (ProbeReport,
 			}
 		}
 		at := clock(p.Now)
-		h, err := p.probe(ctx, p.PeerAPIURL)
-		rep.Peer = append(rep.Peer, Sample{At: at, Latency: h.Latency,
-			Healthy: err == nil && h.Status == 200 && (h.Role == "writer" || !rep.ExpectPeerWriter)})
+		peer, err := p.probe(ctx, p.PeerAPIURL)
+		peerOK := err == nil && peer.Status == 200
+		rep.Peer = append(rep.Peer, Sample{At: at, Latency: peer.Latency, Healthy: peerOK && (peer.Role == "writer" || !rep.ExpectPeerWriter)})
 		at = clock(p.Now)
-		h, err = p.probe(ctx, p.PublicURL)
-		rep.Public = append(rep.Public, Sample{At: at, Latency: h.Latency, Healthy: err == nil && h.Status == 200})
+		public, err := p.probe(ctx, p.PublicURL)
+		publicOK := err == nil && public.Status == 200
+		rep.Public = append(rep.Public, Sample{At: at, Latency: public.Latency, Healthy: publicOK})
+		if localWrites {
+			// A public endpoint that does not answer says nothing about where it points: the public
+			// health metric covers it, and only a served answer counts as evidence here.
+			view := PairView{LocalWrites: true, PeerWrites: peerOK && peer.Role == "writer",
+				TrafficKnown: publicOK && public.Region != "", TrafficOnLocal: public.Region == p.Region}
+			found := view.Inconsistencies()
+			rep.Consistency = append(rep.Consistency, Sample{At: at, Latency: public.Latency, Healthy: len(found) == 0})
+			for _, f := range found {
+				if !slices.Contains(rep.Inconsistencies, f) {
+					rep.Inconsistencies = append(rep.Inconsistencies, f)
+				}
+			}
+		}
 	}
-	if err := p.Metrics.PublishProbes(ctx, rep.Peer, rep.Public); err != nil {
-		return rep, fmt.Errorf("publish %d peer and %d public samples: %w", len(rep.Peer), len(rep.Public), err)
+	if err := p.Metrics.PublishProbes(ctx, rep.Peer, rep.Public, rep.Consistency); err != nil {
+		return rep, fmt.Errorf("publish %d peer, %d public and %d consistency samples: %w", len(rep.Peer), len(rep.Public), len(rep.Consistency), err)
 	}
 	if p.Log != nil {
 		healthy := 0
@@ -73,7 +96,8 @@ func (p *PeerProbe) Handle(ctx context.Context, _ json.RawMessage) (ProbeReport,
 				healthy++
 			}
 		}
-		p.Log.InfoContext(ctx, "probe", "samples", len(rep.Peer), "peerHealthy", healthy, "expectPeerWriter", rep.ExpectPeerWriter)
+		p.Log.InfoContext(ctx, "probe", "samples", len(rep.Peer), "peerHealthy", healthy, "expectPeerWriter", rep.ExpectPeerWriter,
+			"inconsistencies", rep.Inconsistencies)
 	}
 	return rep, nil
 }
@@ -102,4 +126,33 @@ func (p *PeerProbe) sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// PairView is what the watchdog (or an operator) sees of the two regions and the public endpoint.
+type PairView struct {
+	// LocalWrites and PeerWrites say whether each region accepts writes.
+	LocalWrites bool
+	PeerWrites  bool
+	// TrafficKnown says the public endpoint was observed; TrafficOnLocal that it is served by (or
+	// points at) this region.
+	TrafficKnown   bool
+	TrafficOnLocal bool
+}
+
+// Inconsistencies says in plain words what breaks "exactly one region writes and all traffic goes
+// to it", as seen from this region; nil when nothing does. Each state has a repair: a reconcile run
+// in the region that writes, which never promotes.
+func (v PairView) Inconsistencies() []string {
+	var out []string
+	if v.LocalWrites && v.PeerWrites {
+		out = append(out, "two regions accept writes: this region and its peer; check the global cluster's writer and fence the other region")
+	}
+	if v.TrafficKnown && v.LocalWrites && !v.TrafficOnLocal {
+		out = append(out, "this region writes but receives no traffic: the public endpoint goes to the other region, where writes fail; "+
+			"a reconcile run here moves it (switchyard reconcile)")
+	}
+	if v.TrafficKnown && !v.LocalWrites && v.TrafficOnLocal {
+		out = append(out, "traffic goes to this region, which does not write: writes fail; run switchyard reconcile in the region that writes")
+	}
+	return out
 }

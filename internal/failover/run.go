@@ -12,6 +12,10 @@ type Run struct {
 	Incident string `json:"incident"`
 	// DetectedAt is when the incident began: the alarm's state change time or the manual request.
 	DetectedAt time.Time `json:"detectedAt"`
+	// Attempt counts the re-drives of this incident's run after a failed or aborted execution (0
+	// for the first run); RetryDelaySeconds is the backoff the state machine waits before it starts.
+	Attempt           int `json:"attempt,omitempty"`
+	RetryDelaySeconds int `json:"retryDelaySeconds,omitempty"`
 	// Execution is filled by the state machine's first state from the context object.
 	Execution    *ExecutionContext `json:"execution,omitempty"`
 	Decision     *Decision         `json:"decision,omitempty"`

@@ -24,14 +24,121 @@ func (r Run) validate(region string) error {
 			"each region's machine only activates its own region", r.Region, region)}
 	}
 	switch r.Mode {
-	case ModeAuto, ModeSwitchover, ModeFailover:
+	case ModeAuto, ModeSwitchover, ModeFailover, ModeReconcile:
 		return nil
 	}
-	return &InvalidInputError{Reason: fmt.Sprintf("mode %q: want auto, switchover or failover", r.Mode)}
+	return &InvalidInputError{Reason: fmt.Sprintf("mode %q: want auto, switchover, failover or reconcile", r.Mode)}
+}
+
+// observer gathers the facts a decision is made on, fresh from the global database, the lag metric
+// and the current writer's /health. Preflight decides on them, and Promote decides again on its own
+// reading rather than trusting the decision it was handed.
+type observer struct {
+	DB              GlobalDatabase
+	Prober          Prober
+	Region          string
+	LocalClusterARN string
+	PeerAPIURL      string
+	// The writer lease, when set: see Preflight.
+	Lease       LeaseReader
+	LeaseMargin time.Duration
+	Heartbeat   StandbyHeartbeat
+	Sleep       func(ctx context.Context, d time.Duration) error
+	Now         func() time.Time
+}
+
+func (o observer) observe(ctx context.Context, mode Mode) (Facts, error) {
+	topo, err := o.DB.Describe(ctx)
+	if err != nil {
+		return Facts{}, err
+	}
+	local, member := topo.Member(o.LocalClusterARN)
+	f := Facts{LocalMember: member, LocalWriter: local.IsWriter}
+	if topo.Failover != nil {
+		f.FailoverStatus = topo.Failover.Status
+		f.FailoverToLocal = topo.Failover.To == o.LocalClusterARN
+		f.FailoverDataLossAllowed = topo.Failover.DataLossAllowed
+	}
+	if member && !local.IsWriter && f.FailoverStatus == "" {
+		if f.LocalStatus, err = o.DB.ClusterStatus(ctx, o.LocalClusterARN); err != nil {
+			return Facts{}, err
+		}
+		if f.Lag, f.LagKnown, err = o.DB.ReplicationLag(ctx, o.LocalClusterARN); err != nil {
+			return Facts{}, err
+		}
+		h, err := o.Prober.Health(ctx, o.PeerAPIURL)
+		f.WriterReachable = err == nil && h.Status == 200 && h.Role == "writer"
+		if o.Lease != nil {
+			if err := o.observeLease(ctx, &f, mode); err != nil {
+				return Facts{}, err
+			}
+		}
+	}
+	return f, nil
+}
+
+// observeLease fills the lease facts. A writer whose health does not answer may be dead or only
+// cut off from here: if its lease is still running, the step waits until it should have expired
+// (plus the margin) and looks again. A lease renewed meanwhile means the writer is alive and
+// reaches a majority; one left to expire means it cannot be acknowledging writes any more.
+func (o observer) observeLease(ctx context.Context, f *Facts, mode Mode) error {
+	f.LeaseChecked = true
+	l, err := o.Lease.CurrentLease(ctx)
+	if err != nil {
+		return nil // LeaseKnown stays false: the decision refuses with the reason
+	}
+	f.LeaseKnown = true
+	now := clock(o.Now)
+	peerHolds := l.Holder != "" && l.Holder != o.Region
+	wantsDataLoss := mode == ModeFailover || (mode == ModeAuto && !f.WriterReachable)
+	if peerHolds && wantsDataLoss && now.Before(l.Expires.Add(o.LeaseMargin)) {
+		sleep := o.Sleep
+		if sleep == nil {
+			sleep = sleepCtx
+		}
+		if err := sleep(ctx, l.Expires.Add(o.LeaseMargin).Sub(now)+time.Millisecond); err != nil {
+			return err
+		}
+		again, err := o.Lease.CurrentLease(ctx)
+		if err != nil {
+			f.LeaseKnown = false
+			return nil
+		}
+		now = clock(o.Now)
+		f.WriterHoldsLease = again.Holder == l.Holder && again.Valid(now)
+		l = again
+	}
+	if o.Heartbeat == nil {
+		return nil
+	}
+	beat, err := o.Heartbeat.StandbyHeartbeat(ctx)
+	if err != nil || beat.IsZero() {
+		return nil // the window stays unknown: under MAX_LAG the decision refuses
+	}
+	// The old writer acknowledged nothing after its lease expired; the margin covers the skew
+	// between its clocks and this one.
+	end := now
+	if l.Holder != "" && l.Holder != o.Region && l.Expires.Before(end) {
+		end = l.Expires
+	}
+	f.LossWindow, f.LossWindowKnown = max(0, end.Sub(beat))+o.LeaseMargin, true
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Preflight observes the global cluster, this region's cluster, the replication lag and whether the
-// current writer answers, then decides. A refusal is a *RefusedError.
+// current writer answers, then decides. A refusal is a *RefusedError. "This region already writes"
+// is not the end of the run: the state machine still makes traffic follow this region and verifies.
 type Preflight struct {
 	DB              GlobalDatabase
 	Prober          Prober
@@ -52,41 +159,26 @@ type Preflight struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
+func (s *Preflight) observer() observer {
+	return observer{DB: s.DB, Prober: s.Prober, Region: s.Region, LocalClusterARN: s.LocalClusterARN, PeerAPIURL: s.PeerAPIURL,
+		Lease: s.Lease, LeaseMargin: s.LeaseMargin, Heartbeat: s.Heartbeat, Sleep: s.Sleep, Now: s.Now}
+}
+
 // Handle runs the preflight step.
 func (s *Preflight) Handle(ctx context.Context, run Run) (Run, error) {
 	start := clock(s.Now)
 	if err := run.validate(s.Region); err != nil {
 		return run, boundary(PhasePreflight, err)
 	}
-	topo, err := s.DB.Describe(ctx)
+	f, err := s.observer().observe(ctx, run.Mode)
 	if err != nil {
 		return run, boundary(PhasePreflight, err)
-	}
-	local, member := topo.Member(s.LocalClusterARN)
-	f := Facts{LocalMember: member, LocalWriter: local.IsWriter}
-	if topo.Failover != nil {
-		f.FailoverStatus = topo.Failover.Status
-	}
-	if member && !local.IsWriter && f.FailoverStatus == "" {
-		if f.LocalStatus, err = s.DB.ClusterStatus(ctx, s.LocalClusterARN); err != nil {
-			return run, boundary(PhasePreflight, err)
-		}
-		if f.Lag, f.LagKnown, err = s.DB.ReplicationLag(ctx, s.LocalClusterARN); err != nil {
-			return run, boundary(PhasePreflight, err)
-		}
-		h, err := s.Prober.Health(ctx, s.PeerAPIURL)
-		f.WriterReachable = err == nil && h.Status == 200 && h.Role == "writer"
-		if s.Lease != nil {
-			if err := s.observeLease(ctx, &f, run.Mode); err != nil {
-				return run, boundary(PhasePreflight, err)
-			}
-		}
 	}
 	d := Decide(run.Mode, f, s.Policy)
 	run.Decision = &d
 	run.record(PhasePreflight, start, clock(s.Now))
 	if d.Action == ActionRefuse {
-		if f.LeaseChecked && !f.LeaseKnown && f.LocalMember && f.FailoverStatus == "" && !f.LocalWriter {
+		if noLeaseMajority(f) {
 			return run, &LeaseUnavailableError{Reason: d.Reason}
 		}
 		return run, &RefusedError{Reason: d.Reason}
@@ -94,78 +186,34 @@ func (s *Preflight) Handle(ctx context.Context, run Run) (Run, error) {
 	return run, nil
 }
 
-// observeLease fills the lease facts. A writer whose health does not answer may be dead or only
-// cut off from here: if its lease is still running, preflight waits until it should have expired
-// (plus the margin) and looks again. A lease renewed meanwhile means the writer is alive and
-// reaches a majority; one left to expire means it cannot be acknowledging writes any more.
-func (s *Preflight) observeLease(ctx context.Context, f *Facts, mode Mode) error {
-	f.LeaseChecked = true
-	l, err := s.Lease.CurrentLease(ctx)
-	if err != nil {
-		return nil // LeaseKnown stays false: the decision refuses with the reason
-	}
-	f.LeaseKnown = true
-	now := clock(s.Now)
-	peerHolds := l.Holder != "" && l.Holder != s.Region
-	wantsDataLoss := mode == ModeFailover || (mode == ModeAuto && !f.WriterReachable)
-	if peerHolds && wantsDataLoss && now.Before(l.Expires.Add(s.LeaseMargin)) {
-		sleep := s.Sleep
-		if sleep == nil {
-			sleep = sleepCtx
-		}
-		if err := sleep(ctx, l.Expires.Add(s.LeaseMargin).Sub(now)+time.Millisecond); err != nil {
-			return err
-		}
-		again, err := s.Lease.CurrentLease(ctx)
-		if err != nil {
-			f.LeaseKnown = false
-			return nil
-		}
-		now = clock(s.Now)
-		f.WriterHoldsLease = again.Holder == l.Holder && again.Valid(now)
-		l = again
-	}
-	if s.Heartbeat == nil {
-		return nil
-	}
-	beat, err := s.Heartbeat.StandbyHeartbeat(ctx)
-	if err != nil || beat.IsZero() {
-		return nil // the window stays unknown, and so does the estimate: -1
-	}
-	// The old writer acknowledged nothing after its lease expired; the margin covers the skew
-	// between its clocks and this one.
-	end := now
-	if l.Holder != "" && l.Holder != s.Region && l.Expires.Before(end) {
-		end = l.Expires
-	}
-	f.LossWindow, f.LossWindowKnown = max(0, end.Sub(beat))+s.LeaseMargin, true
-	return nil
+// noLeaseMajority reports whether a refusal came from no majority of the lease's grantors answering,
+// which a retry may cure, rather than from the facts.
+func noLeaseMajority(f Facts) bool {
+	return f.LeaseChecked && !f.LeaseKnown && f.LocalMember && f.FailoverStatus == "" && !f.LocalWriter
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Promote asks the global database to make this region the writer, by switchover or by failover
-// with data loss as decided. It is safe to retry: a promotion already under way towards this region
-// is not asked for twice.
+// Promote asks the global database to make this region the writer. It does not act on the decision
+// in its input, which anyone allowed to invoke the function could write: it observes the facts again
+// and decides again under its own policy, so a forged {"decision":{"action":"failover"}} under
+// ALLOW_DATA_LOSS=false is refused exactly as preflight would refuse it. It is safe to repeat: a
+// promotion already under way towards this region, or already done, is not asked for again.
 type Promote struct {
 	DB              GlobalDatabase
+	Prober          Prober
 	Region          string
 	LocalClusterARN string
+	PeerAPIURL      string
+	Policy          Policy
 	// Timeout bounds the wait for the promotion to complete.
 	Timeout time.Duration
 	Now     func() time.Time
-	// Lease, when set, is taken before a failover with data loss: the new epoch fences the old
-	// writer, whose renewals fail from then on.
-	Lease LeaseTaker
+	// The writer lease, when set, as Preflight reads it; Taker takes it before a failover with
+	// data loss: the new epoch fences the old writer, whose renewals fail from then on.
+	Lease       LeaseReader
+	Taker       LeaseTaker
+	LeaseMargin time.Duration
+	Heartbeat   StandbyHeartbeat
+	Sleep       func(ctx context.Context, d time.Duration) error
 }
 
 // Handle runs the promote step.
@@ -174,36 +222,44 @@ func (s *Promote) Handle(ctx context.Context, run Run) (Run, error) {
 	if err := run.validate(s.Region); err != nil {
 		return run, boundary(PhasePromote, err)
 	}
-	if run.Decision == nil || (run.Decision.Action != ActionSwitchover && run.Decision.Action != ActionFailover) {
-		return run, boundary(PhasePromote, &InvalidInputError{Reason: "promote needs a switchover or failover decision from preflight"})
+	if run.Decision == nil {
+		return run, boundary(PhasePromote, &InvalidInputError{Reason: "promote needs the decision from preflight"})
 	}
-	topo, err := s.DB.Describe(ctx)
+	f, err := observer{DB: s.DB, Prober: s.Prober, Region: s.Region, LocalClusterARN: s.LocalClusterARN, PeerAPIURL: s.PeerAPIURL,
+		Lease: s.Lease, LeaseMargin: s.LeaseMargin, Heartbeat: s.Heartbeat, Sleep: s.Sleep, Now: s.Now}.observe(ctx, run.Mode)
 	if err != nil {
 		return run, boundary(PhasePromote, err)
 	}
-	local, _ := topo.Member(s.LocalClusterARN)
-	underWay := local.IsWriter || (topo.Failover != nil && topo.Failover.To == s.LocalClusterARN)
+	d := Decide(run.Mode, f, s.Policy)
 	var epoch uint64
-	if !underWay && s.Lease != nil && run.Decision.Action == ActionFailover {
-		l, err := s.Lease.TakeLease(ctx, s.Region)
-		var unavailable *LeaseUnavailableError
-		switch {
-		case errors.As(err, &unavailable):
-			return run, boundary(PhasePromote, err)
-		case err != nil:
-			return run, boundary(PhasePromote, &RefusedError{Reason: "a failover needs the writer lease and it was not granted: " + err.Error()})
+	switch d.Action {
+	case ActionRefuse:
+		if noLeaseMajority(f) {
+			return run, boundary(PhasePromote, &LeaseUnavailableError{Reason: d.Reason})
 		}
-		epoch = l.Epoch
+		return run, boundary(PhasePromote, &RefusedError{Reason: "on promote's own reading of the facts: " + d.Reason})
+	case ActionSwitchover:
+		err = s.DB.Switchover(ctx, s.LocalClusterARN)
+	case ActionFailover:
+		if s.Taker != nil {
+			l, err := s.Taker.TakeLease(ctx, s.Region)
+			var unavailable *LeaseUnavailableError
+			switch {
+			case errors.As(err, &unavailable):
+				return run, boundary(PhasePromote, err)
+			case err != nil:
+				return run, boundary(PhasePromote, &RefusedError{Reason: "a failover needs the writer lease and it was not granted: " + err.Error()})
+			}
+			epoch = l.Epoch
+		}
+		err = s.DB.Failover(ctx, s.LocalClusterARN)
 	}
-	if !underWay {
-		if run.Decision.Action == ActionSwitchover {
-			err = s.DB.Switchover(ctx, s.LocalClusterARN)
-		} else {
-			err = s.DB.Failover(ctx, s.LocalClusterARN)
-		}
-		if err != nil {
-			return run, boundary(PhasePromote, fmt.Errorf("%s to %s: %w", run.Decision.Action, s.LocalClusterARN, err))
-		}
+	if err != nil {
+		return run, boundary(PhasePromote, fmt.Errorf("%s to %s: %w", d.Action, s.LocalClusterARN, err))
+	}
+	// The report shows what was done, which is this step's decision, not the one it was handed.
+	if d.Action != run.Decision.Action {
+		run.Decision = &d
 	}
 	now := clock(s.Now)
 	run.Promotion = &Promotion{Target: s.LocalClusterARN, Deadline: now.Add(s.Timeout).UTC(), LeaseEpoch: epoch}
@@ -299,9 +355,7 @@ func (s *SwapTraffic) Handle(ctx context.Context, run Run) (Run, error) {
 		return run, boundary(PhaseTraffic, fmt.Errorf("read the writer lease: %w", err))
 	}
 	if lease.Holder != s.Region || !lease.Valid(clock(s.Now)) {
-		return run, boundary(PhaseTraffic, &NotWriterError{Cluster: s.LocalClusterARN,
-			Detail: fmt.Sprintf("this region does not hold a valid writer lease (holder %q, epoch %d, expires %s)",
-				lease.Holder, lease.Epoch, lease.Expires.UTC().Format(time.RFC3339))})
+		return run, boundary(PhaseTraffic, &LeaseNotHeldError{Region: s.Region, Lease: lease})
 	}
 	current, err := s.Traffic.Current(ctx)
 	if err != nil {

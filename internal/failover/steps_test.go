@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -96,26 +97,40 @@ func TestPreflight(t *testing.T) {
 }
 
 func TestPromote(t *testing.T) {
+	writerAnswers := map[string]failover.Health{peerAPI: {Status: 200, Region: "us-east-1", Role: "writer"}}
+	allow := failover.Policy{AllowDataLoss: true}
 	tests := []struct {
 		name      string
 		fixture   string
 		db        *fakeDB
+		health    map[string]failover.Health
+		policy    failover.Policy
 		want      []string
 		wantError string
 	}{
-		{"switchover", "switchover.json", &fakeDB{topology: topo(east, "")}, []string{"switchover " + west}, ""},
-		{"failover sends AllowDataLoss", "failover.json", &fakeDB{topology: topo(east, "")}, []string{"failover allowDataLoss " + west}, ""},
-		{"retried after the call went through", "switchover.json", &fakeDB{topology: topo(east, "switching-over")}, nil, ""},
-		{"throttled", "failover.json", &fakeDB{topology: topo(east, ""), promoteErr: throttled}, []string{"failover allowDataLoss " + west}, "ThrottledError"},
-		{"transient", "switchover.json", &fakeDB{topology: topo(east, ""), promoteErr: &failover.TransientError{Op: "rds", Err: errors.New("EOF")}}, []string{"switchover " + west}, "TransientError"},
-		{"refused by RDS", "switchover.json", &fakeDB{topology: topo(east, ""), promoteErr: errors.New("InvalidGlobalClusterStateFault: members not synchronised")}, []string{"switchover " + west}, "StepFailedError"},
-		{"no decision", "malformed-no-decision.json", &fakeDB{topology: topo(east, "")}, nil, "InvalidInputError"},
+		{"switchover", "switchover.json", &fakeDB{topology: topo(east, "")}, writerAnswers, failover.Policy{}, []string{"switchover " + west}, ""},
+		{"failover sends AllowDataLoss", "failover.json", &fakeDB{topology: topo(east, "")}, nil, allow, []string{"failover allowDataLoss " + west}, ""},
+		// issue 17 item 2: the decision in the input is not trusted.
+		{"forged failover decision, data loss forbidden", "failover.json", &fakeDB{topology: topo(east, "")}, nil, failover.Policy{}, nil, "RefusedError"},
+		{"forged failover decision while the writer answers: switches over", "failover.json", &fakeDB{topology: topo(east, "")}, writerAnswers, allow, []string{"switchover " + west}, ""},
+		{"forged failover decision, lag over the maximum", "failover.json", &fakeDB{topology: topo(east, ""), lag: time.Hour, lagKnown: true}, nil, failover.Policy{AllowDataLoss: true, MaxLag: time.Minute}, nil, "RefusedError"},
+		{"forged decision, local cluster not available", "switchover.json", &fakeDB{topology: topo(east, ""), status: "modifying"}, writerAnswers, allow, nil, "RefusedError"},
+		{"retried after the call went through", "switchover.json", &fakeDB{topology: topo(east, "switching-over")}, writerAnswers, failover.Policy{}, nil, ""},
+		{"repeated after the promotion completed", "failover.json", &fakeDB{topology: topo(west, "")}, nil, failover.Policy{}, nil, ""},
+		{"throttled", "failover.json", &fakeDB{topology: topo(east, ""), promoteErr: throttled}, nil, allow, []string{"failover allowDataLoss " + west}, "ThrottledError"},
+		{"transient", "switchover.json", &fakeDB{topology: topo(east, ""), promoteErr: &failover.TransientError{Op: "rds", Err: errors.New("EOF")}}, writerAnswers, failover.Policy{}, []string{"switchover " + west}, "TransientError"},
+		{"refused by RDS", "switchover.json", &fakeDB{topology: topo(east, ""), promoteErr: errors.New("InvalidGlobalClusterStateFault: members not synchronised")}, writerAnswers, failover.Policy{}, []string{"switchover " + west}, "StepFailedError"},
+		{"no decision", "malformed-no-decision.json", &fakeDB{topology: topo(east, "")}, writerAnswers, failover.Policy{}, nil, "InvalidInputError"},
+		{"duplicate key", "malformed-duplicate-decision.json", &fakeDB{topology: topo(east, "")}, nil, allow, nil, "InvalidInputError"},
 	}
 	now := time.Date(2026, 11, 21, 5, 40, 14, 0, time.UTC)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := &failover.Promote{DB: tt.db, Region: "us-west-2", LocalClusterARN: west, Timeout: 15 * time.Minute, Now: func() time.Time { return now }}
-			run, err := invoke(t, s.Handle, fixture(t, "failover-promote", tt.fixture))
+			s := &failover.Promote{DB: tt.db, Prober: &fakeProber{health: tt.health}, Region: "us-west-2", LocalClusterARN: west,
+				PeerAPIURL: peerAPI, Policy: tt.policy, Timeout: 15 * time.Minute, Now: func() time.Time { return now }}
+			// Through the function's own wrapper, as lambda.Start runs it: its strict decoding is part
+			// of what is tested.
+			run, err := invoke(t, failover.Logged(slog.New(slog.DiscardHandler), "promote", s.Handle), fixture(t, "failover-promote", tt.fixture))
 			wantErrorType(t, err, tt.wantError)
 			if got := tt.db.promotions(); strings.Join(got, ";") != strings.Join(tt.want, ";") {
 				t.Errorf("promotion calls: got %q, want %q", got, tt.want)
@@ -190,8 +205,8 @@ func TestSwapTraffic(t *testing.T) {
 		{"here with an older epoch is restamped", topo(west, ""), held, nil, failover.TrafficState{Target: "west-api", Epoch: 3}, nil, 1, true, ""},
 		{"this region does not write", topo(east, ""), held, nil, east6, nil, 0, false, "NotWriterError"},
 		{"promotion still in progress", topo(west, "switching-over"), held, nil, east6, nil, 0, false, "NotWriterError"},
-		{"lease held by the other region", topo(west, ""), failover.Lease{Holder: "us-east-1", Epoch: 8, Expires: now.Add(time.Minute)}, nil, east6, nil, 0, false, "NotWriterError"},
-		{"lease expired", topo(west, ""), failover.Lease{Holder: "us-west-2", Epoch: 7, Expires: now.Add(-time.Second)}, nil, east6, nil, 0, false, "NotWriterError"},
+		{"lease held by the other region", topo(west, ""), failover.Lease{Holder: "us-east-1", Epoch: 8, Expires: now.Add(time.Minute)}, nil, east6, nil, 0, false, "LeaseNotHeldError"},
+		{"lease expired", topo(west, ""), failover.Lease{Holder: "us-west-2", Epoch: 7, Expires: now.Add(-time.Second)}, nil, east6, nil, 0, false, "LeaseNotHeldError"},
 		{"lease unreadable", topo(west, ""), held, &failover.TransientError{Op: "lease", Err: errors.New("timeout")}, east6, nil, 0, false, "TransientError"},
 		{"traffic carries a newer epoch", topo(west, ""), held, nil, failover.TrafficState{Target: "east-api", Epoch: 9}, nil, 0, false, "StaleEpochError"},
 		{"same epoch, other target", topo(west, ""), held, nil, failover.TrafficState{Target: "east-api", Epoch: 7}, nil, 0, false, "StaleEpochError"},
@@ -265,7 +280,8 @@ func TestNotify(t *testing.T) {
 		{"activated.json", failover.OutcomeActivated, "us-west-2 now writes and serves (switchover, 32100 ms)", 5, 0, ""},
 		{"failed-promotion-timeout.json", failover.OutcomeFailed, "activating us-west-2 FAILED (switchover)", 2, 0, "PromotionTimeoutError"},
 		{"traffic-not-shifted.json", failover.OutcomeTrafficNotShifted, "public traffic not yet shifted", 4, 0, "TrafficNotShiftedError"},
-		{"no-change.json", failover.OutcomeNoChange, "us-west-2 already writes, nothing done", 1, 0, ""},
+		{"no-change.json", failover.OutcomeNoChange, "us-west-2 already writes, nothing done", 3, 0, ""},
+		{"reconciled.json", failover.OutcomeReconciled, "us-west-2 writes; traffic moved back to it", 3, 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
@@ -300,6 +316,25 @@ func TestNotify(t *testing.T) {
 	}
 }
 
+// TestNotifyRefusesForgedRuns: issue 17 item 6. The notify function publishes to the operators'
+// topic; a run it is handed directly must not reach them unless it is what the state machine gives.
+func TestNotifyRefusesForgedRuns(t *testing.T) {
+	for _, f := range []string{
+		"forged-activated-no-verification.json", "forged-unknown-error.json", "forged-foreign-execution.json",
+		"forged-promotion-not-done.json", "forged-unknown-decision.json", "forged-duplicate-key.json",
+	} {
+		t.Run(f, func(t *testing.T) {
+			n := &fakeNotifier{}
+			s := &failover.Notify{Notifier: n, Region: "us-west-2"}
+			_, err := invoke(t, failover.Logged(slog.New(slog.DiscardHandler), "notify", s.Handle), fixture(t, "failover-notify", f))
+			wantErrorType(t, err, "InvalidInputError")
+			if len(n.sent) != 0 {
+				t.Errorf("published %d notices, want none", len(n.sent))
+			}
+		})
+	}
+}
+
 // TestStepsRecordEveryPhase chains the steps as the state machine does (failover, three polls) and
 // checks that the notification reports every phase, in order, adding up to the run.
 func TestStepsRecordEveryPhase(t *testing.T) {
@@ -321,13 +356,15 @@ func TestStepsRecordEveryPhase(t *testing.T) {
 	n := &fakeNotifier{}
 	ctx := context.Background()
 
-	run := failover.Run{Region: "us-west-2", Mode: failover.ModeAuto, Reason: "alarm", Incident: "activate-us-west-2-20261121T053000Z"}
+	run := failover.Run{Region: "us-west-2", Mode: failover.ModeAuto, Reason: "alarm", Incident: "activate-us-west-2-20261121T053000Z",
+		Execution: &failover.ExecutionContext{ARN: "arn:aws:states:us-west-2:111122223333:execution:switchyard-failover:activate-us-west-2-20261121T053000Z"}}
 	run, err := (&failover.Preflight{DB: db, Prober: prober, Region: "us-west-2", LocalClusterARN: west, PeerAPIURL: peerAPI,
 		Policy: failover.Policy{AllowDataLoss: true}, Now: clk}).Handle(ctx, run)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run, err = (&failover.Promote{DB: db, Region: "us-west-2", LocalClusterARN: west, Timeout: time.Minute, Now: clk}).Handle(ctx, run); err != nil {
+	if run, err = (&failover.Promote{DB: db, Prober: prober, Region: "us-west-2", LocalClusterARN: west, PeerAPIURL: peerAPI,
+		Policy: failover.Policy{AllowDataLoss: true}, Timeout: time.Minute, Now: clk}).Handle(ctx, run); err != nil {
 		t.Fatal(err)
 	}
 	await := &failover.AwaitPromotion{DB: db, Region: "us-west-2", LocalClusterARN: west, Now: clk}

@@ -3,6 +3,7 @@ package failover_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,9 +27,11 @@ func fixture(t *testing.T, function, name string) []byte {
 	return b
 }
 
-func newTrigger(db *fakeDB, ex *fakeExecutions, now time.Time) *failover.Trigger {
-	return &failover.Trigger{DB: db, Executions: ex, Region: "us-west-2", LocalClusterARN: west,
-		AlarmNames: []string{alarm}, Cooldown: 30 * time.Minute, Now: func() time.Time { return now }}
+const watchdogAlarm = "switchyard-inconsistent"
+
+func newTrigger(ex *fakeExecutions, now time.Time) *failover.Trigger {
+	return &failover.Trigger{Executions: ex, Region: "us-west-2", AccountID: "111122223333",
+		AlarmNames: []string{alarm}, ReconcileAlarmNames: []string{watchdogAlarm}, Cooldown: 30 * time.Minute, Now: func() time.Time { return now }}
 }
 
 func invokeTrigger(t *testing.T, h *failover.Trigger, payload []byte) (failover.TriggerResult, error) {
@@ -67,16 +70,24 @@ func TestTriggerFixtures(t *testing.T) {
 		{"malformed-sns-bad-state.json", false, "", "", `state "BROKEN": want ALARM, OK or INSUFFICIENT_DATA`},
 		{"malformed-eventbridge-detail-type.json", false, "", "", `want "CloudWatch Alarm State Change" from "aws.cloudwatch"`},
 		{"malformed-eventbridge-no-state.json", false, "", "", "detail.state is missing"},
-		{"malformed-manual-action.json", false, "", "", `action "promote": want "switchover" or "failover"`},
+		{"malformed-manual-action.json", false, "", "", `action "promote": want "switchover", "failover" or "reconcile"`},
 		{"malformed-manual-no-reason.json", false, "", "", "reason is empty"},
 		{"malformed-manual-unknown-field.json", false, "", "", `unknown field "force"`},
 		{"malformed-unrecognised.json", false, "", "", "unrecognised input"},
-		{"malformed-not-object.json", false, "", "", "not a JSON object"},
+		{"malformed-not-object.json", false, "", "", "not one strict JSON object"},
+		{"malformed-manual-failover-no-acknowledgement.json", false, "", "", `add "acknowledgeDataLoss": true`},
+		{"malformed-manual-duplicate-action.json", false, "", "", `key "action" twice`},
+		{"malformed-eventbridge-duplicate-state.json", false, "", "", `key "value" twice`},
+		{"malformed-sns-message-duplicate-state.json", false, "", "", `key "NewStateValue" twice`},
+		{"forged-sns-alarm-other-account.json", false, "", "", ""},
+		{"forged-sns-alarm-other-region.json", false, "", "", ""},
+		{"forged-eventbridge-alarm-other-account.json", false, "", "", ""},
+		{"forged-eventbridge-alarm-envelope-other-region.json", false, "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
 			ex := &fakeExecutions{}
-			h := newTrigger(&fakeDB{topology: topo(east, "")}, ex, now)
+			h := newTrigger(ex, now)
 			res, err := invokeTrigger(t, h, fixture(t, "failover-trigger", tt.fixture))
 			if tt.wantError != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantError) {
@@ -116,7 +127,7 @@ func TestTriggerFixtures(t *testing.T) {
 func TestTriggerOneExecutionPerIncident(t *testing.T) {
 	now := time.Date(2026, 11, 21, 5, 41, 0, 0, time.UTC)
 	ex := &fakeExecutions{}
-	h := newTrigger(&fakeDB{topology: topo(east, "")}, ex, now)
+	h := newTrigger(ex, now)
 	sns := fixture(t, "failover-trigger", "sns-alarm.json")
 	eb := fixture(t, "failover-trigger", "eventbridge-alarm.json")
 	var wg sync.WaitGroup
@@ -161,17 +172,18 @@ func TestTriggerOneExecutionPerIncident(t *testing.T) {
 	}
 }
 
-func TestTriggerWhenThisRegionWrites(t *testing.T) {
-	for _, f := range []string{"sns-alarm.json", "manual-failover.json"} {
+// "This region already writes" is no reason to do nothing: traffic may not follow it, and only the
+// execution, which checks traffic and verifies, can tell and repair.
+func TestTriggerStartsEvenWhenThisRegionWrites(t *testing.T) {
+	for _, f := range []string{"sns-alarm.json", "manual-switchover.json"} {
 		t.Run(f, func(t *testing.T) {
 			ex := &fakeExecutions{}
-			h := newTrigger(&fakeDB{topology: topo(west, "")}, ex, time.Now())
-			res, err := invokeTrigger(t, h, fixture(t, "failover-trigger", f))
+			res, err := invokeTrigger(t, newTrigger(ex, time.Now()), fixture(t, "failover-trigger", f))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Started || !strings.Contains(res.Reason, "us-west-2 already writes") || len(ex.started) != 0 {
-				t.Errorf("got %+v and %d executions, want none and a reason saying this region writes", res, len(ex.started))
+			if !res.Started || len(ex.started) != 1 {
+				t.Errorf("got %+v and %d executions, want one started", res, len(ex.started))
 			}
 		})
 	}
@@ -180,13 +192,89 @@ func TestTriggerWhenThisRegionWrites(t *testing.T) {
 func TestTriggerManualRefusedWhileRunning(t *testing.T) {
 	now := time.Date(2026, 11, 21, 5, 41, 0, 0, time.UTC)
 	ex := &fakeExecutions{started: []failover.ExecutionSummary{{Name: "activate-us-west-2-20261121T053000Z", Status: "RUNNING", StartedAt: now.Add(-time.Minute)}}}
-	h := newTrigger(&fakeDB{topology: topo(east, "")}, ex, now)
+	h := newTrigger(ex, now)
 	res, err := invokeTrigger(t, h, fixture(t, "failover-trigger", "manual-switchover.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Started || !strings.Contains(res.Reason, "still running") {
 		t.Errorf("got %+v, want not started because an execution is running", res)
+	}
+}
+
+// Six manual requests in under a second, each with its own reason, used to start six executions.
+func TestTriggerManualHonoursTheCooldown(t *testing.T) {
+	now := time.Date(2026, 11, 21, 5, 41, 0, 0, time.UTC)
+	ex := &fakeExecutions{}
+	for i := range 6 {
+		h := newTrigger(ex, now.Add(time.Duration(i)*120*time.Millisecond))
+		ex.Now = h.Now
+		req := fmt.Sprintf(`{"action":"failover","reason":"attempt %d","acknowledgeDataLoss":true}`, i)
+		if _, err := invokeTrigger(t, h, []byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		ex.closed = true // each run ends at once: only the cooldown can stop the next
+	}
+	if len(ex.started) != 1 {
+		t.Fatalf("executions: got %d, want 1", len(ex.started))
+	}
+	res, err := invokeTrigger(t, newTrigger(ex, now.Add(5*time.Minute)), fixture(t, "failover-trigger", "manual-switchover.json"))
+	if err != nil || res.Started || !strings.Contains(res.Reason, "cooldown") {
+		t.Errorf("switchover 5 minutes later: got %+v, %v; want refused by the cooldown", res, err)
+	}
+	res, err = invokeTrigger(t, newTrigger(ex, now.Add(31*time.Minute)), fixture(t, "failover-trigger", "manual-switchover.json"))
+	if err != nil || !res.Started {
+		t.Errorf("switchover after the cooldown: got %+v, %v; want started", res, err)
+	}
+}
+
+// The watchdog's alarm starts a reconcile run, which never promotes: right after an activation that
+// left traffic behind, within the cooldown, it must still start.
+func TestTriggerWatchdogAlarmReconciles(t *testing.T) {
+	now := time.Date(2026, 11, 21, 5, 41, 0, 0, time.UTC)
+	ex := &fakeExecutions{Now: func() time.Time { return now.Add(-2 * time.Minute) }}
+	if _, err := invokeTrigger(t, newTrigger(ex, now.Add(-2*time.Minute)), fixture(t, "failover-trigger", "sns-alarm.json")); err != nil {
+		t.Fatal(err)
+	}
+	ex.closed = true // the activation ended, traffic left behind
+	ex.Now = nil
+	watchdog := strings.ReplaceAll(string(fixture(t, "failover-trigger", "sns-alarm.json")), alarm, watchdogAlarm)
+	res, err := invokeTrigger(t, newTrigger(ex, now), []byte(watchdog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Started || !strings.HasPrefix(res.ExecutionName, "reconcile-us-west-2-") {
+		t.Fatalf("got %+v, want a reconcile execution started within the cooldown", res)
+	}
+	var run failover.Run
+	if err := json.Unmarshal([]byte(ex.byName[res.ExecutionName]), &run); err != nil {
+		t.Fatal(err)
+	}
+	if run.Mode != failover.ModeReconcile {
+		t.Errorf("mode: got %q, want reconcile", run.Mode)
+	}
+}
+
+// A new ALARM transition after the cooldown while the first execution still runs joins that
+// execution: a second one would be refused (a promotion is under way) and send a false failure
+// notice during a successful failover.
+func TestTriggerLaterAlarmJoinsTheRunningExecution(t *testing.T) {
+	now := time.Date(2026, 11, 21, 5, 41, 0, 0, time.UTC)
+	ex := &fakeExecutions{}
+	first, err := invokeTrigger(t, newTrigger(ex, now), fixture(t, "failover-trigger", "sns-alarm.json"))
+	if err != nil || !first.Started {
+		t.Fatalf("first alarm: got %+v, %v; want started", first, err)
+	}
+	later := strings.Replace(string(fixture(t, "failover-trigger", "sns-alarm.json")), "2026-11-21T05:40:12.345+0000", "2026-11-21T06:15:00.000+0000", 1)
+	res, err := invokeTrigger(t, newTrigger(ex, now.Add(35*time.Minute)), []byte(later))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Started || !res.Joined || res.ExecutionName != first.ExecutionName || res.ExecutionARN != first.ExecutionARN {
+		t.Errorf("later alarm: got %+v, want it to join %s", res, first.ExecutionName)
+	}
+	if len(ex.started) != 1 {
+		t.Errorf("executions: got %d, want 1", len(ex.started))
 	}
 }
 
@@ -220,5 +308,82 @@ func TestIncidentName(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestTriggerRedrive: a failed or aborted execution (a runner killed mid-run, a step that exhausted
+// its retries) is re-driven as a new execution for the same incident, after a doubling backoff,
+// at most MaxRedrives times; refusals, other state machines and a running execution are not.
+func TestTriggerRedrive(t *testing.T) {
+	now := time.Date(2026, 11, 21, 5, 42, 0, 0, time.UTC)
+	newRedriver := func(ex *fakeExecutions) *failover.Trigger {
+		h := newTrigger(ex, now)
+		h.StateMachineARN = "arn:aws:states:us-west-2:111122223333:stateMachine:switchyard-failover"
+		h.MaxRedrives, h.RedriveBackoff = 3, 30*time.Second
+		return h
+	}
+	tests := []struct {
+		fixture   string
+		started   bool
+		name      string
+		delay     int
+		wantError string
+	}{
+		{"execution-aborted.json", true, "activate-us-west-2-20261121T053000Z-redrive-1", 30, ""},
+		{"execution-failed-verification.json", true, "activate-us-west-2-20261121T053000Z-redrive-1", 30, ""},
+		{"execution-failed-refused.json", false, "", 0, ""},
+		{"execution-failed-last-attempt.json", false, "", 0, ""},
+		{"forged-execution-other-state-machine.json", false, "", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fixture, func(t *testing.T) {
+			ex := &fakeExecutions{}
+			res, err := invokeTrigger(t, newRedriver(ex), fixture(t, "failover-trigger", tt.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Started != tt.started || len(ex.started) != map[bool]int{true: 1}[tt.started] {
+				t.Fatalf("got %+v and %d executions, want started=%t", res, len(ex.started), tt.started)
+			}
+			if !tt.started {
+				return
+			}
+			var run failover.Run
+			if err := json.Unmarshal([]byte(ex.byName[tt.name]), &run); err != nil {
+				t.Fatalf("execution %s: %v (have %v)", tt.name, err, ex.byName)
+			}
+			if run.Attempt != 1 || run.RetryDelaySeconds != tt.delay || run.Incident != "activate-us-west-2-20261121T053000Z" || run.Decision != nil {
+				t.Errorf("input: got %+v, want attempt 1 after %d s, the same incident, no decision carried over", run, tt.delay)
+			}
+		})
+	}
+	t.Run("backoff doubles", func(t *testing.T) {
+		ex := &fakeExecutions{}
+		ev := strings.Replace(string(fixture(t, "failover-trigger", "execution-aborted.json")), `\"phases\": []`, `\"attempt\": 2, \"phases\": []`, 1)
+		if _, err := invokeTrigger(t, newRedriver(ex), []byte(ev)); err != nil {
+			t.Fatal(err)
+		}
+		var run failover.Run
+		_ = json.Unmarshal([]byte(ex.byName["activate-us-west-2-20261121T053000Z-redrive-3"]), &run)
+		if run.Attempt != 3 || run.RetryDelaySeconds != 120 {
+			t.Errorf("third re-drive: got attempt %d after %d s, want 3 after 120 s", run.Attempt, run.RetryDelaySeconds)
+		}
+	})
+	t.Run("a running execution is left to converge", func(t *testing.T) {
+		ex := &fakeExecutions{started: []failover.ExecutionSummary{{Name: "reconcile-us-west-2-20261121T053000Z", Status: "RUNNING", StartedAt: now}}}
+		res, err := invokeTrigger(t, newRedriver(ex), fixture(t, "failover-trigger", "execution-aborted.json"))
+		if err != nil || res.Started || !res.Joined {
+			t.Errorf("got %+v, %v; want it joined, nothing started", res, err)
+		}
+	})
+}
+
+func TestReconcileNameIsTheEpisode(t *testing.T) {
+	at := time.Date(2026, 11, 21, 5, 40, 12, 345_000_000, time.UTC)
+	if got, want := failover.ReconcileName("us-west-2", at), "reconcile-us-west-2-20261121T054012345Z"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	if a, b := failover.ReconcileName("us-west-2", at), failover.ReconcileName("us-west-2", at.Add(time.Minute)); a == b {
+		t.Errorf("the next episode a minute later got the same name %s", a)
 	}
 }

@@ -177,7 +177,7 @@ func TestThrottlingIsNamed(t *testing.T) {
 		{"rds:SwitchoverGlobalCluster", func(c context.Context) error { return g.Switchover(c, west) }},
 		{"rds:FailoverGlobalCluster", func(c context.Context) error { return g.Failover(c, west) }},
 		{"cloudwatch:GetMetricData", func(c context.Context) error { _, _, err := g.ReplicationLag(c, west); return err }},
-		{"cloudwatch:PutMetricData", func(c context.Context) error { return m.PublishProbes(c, sample, nil) }},
+		{"cloudwatch:PutMetricData", func(c context.Context) error { return m.PublishProbes(c, sample, nil, nil) }},
 		{"cloudfront:GetDistributionConfig", func(c context.Context) error { _, err := cf.Current(c); return err }},
 		{"cloudfront:UpdateDistribution", func(c context.Context) error { return cf.SwitchTo(c, "west-api", 1) }},
 		{"route53:ListResourceRecordSets", func(c context.Context) error { _, err := r53.Current(c); return err }},
@@ -447,7 +447,7 @@ func TestNotifierAndMetrics(t *testing.T) {
 	m := &awsadapter.ProbeMetrics{CloudWatch: cloudwatch.NewFromConfig(cfg)}
 	now := time.Now().Truncate(time.Second)
 	peer := []failover.Sample{{At: now.Add(-20 * time.Second), Healthy: true, Latency: 12 * time.Millisecond}, {At: now.Add(-10 * time.Second), Healthy: false, Latency: 2 * time.Second}}
-	if err := m.PublishProbes(ctx(t), peer, peer[:1]); err != nil {
+	if err := m.PublishProbes(ctx(t), peer, peer[:1], peer[1:]); err != nil {
 		t.Fatal(err)
 	}
 	got := c.MetricData(westRegion, "Switchyard", awsadapter.MetricPeerWriterHealthy, nil)
@@ -464,6 +464,9 @@ func TestNotifierAndMetrics(t *testing.T) {
 	}
 	if pub := c.MetricData(westRegion, "Switchyard", awsadapter.MetricPublicEndpointHealthy, nil); len(pub) != 1 {
 		t.Fatalf("PublicEndpointHealthy: got %+v, want one datapoint", pub)
+	}
+	if wc := c.MetricData(westRegion, "Switchyard", awsadapter.MetricWriterConsistent, nil); len(wc) != 1 || wc[0].Sum != 0 {
+		t.Fatalf("WriterConsistent: got %+v, want one datapoint of 0", wc)
 	}
 }
 

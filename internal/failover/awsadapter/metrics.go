@@ -24,6 +24,11 @@ const (
 	MetricPeerLatency           = "PeerHealthLatency"
 	MetricPublicEndpointHealthy = "PublicEndpointHealthy"
 	MetricPublicLatency         = "PublicEndpointLatency"
+	// MetricWriterConsistent is the watchdog's: 1 when this region writes, the public endpoint is
+	// served by it and the peer does not also accept writes, 0 otherwise; published only by the
+	// region that writes. Its alarm starts a reconcile run.
+	MetricWriterConsistent = "WriterConsistent"
+	MetricConsistencyProbe = "ConsistencyProbeLatency"
 )
 
 // ProbeMetrics publishes probe samples, each with its own timestamp.
@@ -36,7 +41,7 @@ type ProbeMetrics struct {
 var _ failover.Metrics = (*ProbeMetrics)(nil)
 
 // PublishProbes publishes every sample in one call (CloudWatch takes up to 1000 datums).
-func (m *ProbeMetrics) PublishProbes(ctx context.Context, peer, public []failover.Sample) error {
+func (m *ProbeMetrics) PublishProbes(ctx context.Context, peer, public, consistency []failover.Sample) error {
 	ns := m.Namespace
 	if ns == "" {
 		ns = "Switchyard"
@@ -56,6 +61,7 @@ func (m *ProbeMetrics) PublishProbes(ctx context.Context, peer, public []failove
 	}
 	add(peer, MetricPeerWriterHealthy, MetricPeerLatency)
 	add(public, MetricPublicEndpointHealthy, MetricPublicLatency)
+	add(consistency, MetricWriterConsistent, MetricConsistencyProbe)
 	if len(data) == 0 {
 		return nil
 	}

@@ -43,6 +43,25 @@ func (e *Executions) Start(ctx context.Context, name string, input []byte) (stri
 	return aws.ToString(out.ExecutionArn), nil
 }
 
+// Running pages through ListExecutions filtered on RUNNING.
+func (e *Executions) Running(ctx context.Context) ([]failover.ExecutionSummary, error) {
+	var res []failover.ExecutionSummary
+	in := &sfn.ListExecutionsInput{StateMachineArn: aws.String(e.StateMachineARN), StatusFilter: sfntypes.ExecutionStatusRunning, MaxResults: 100}
+	for {
+		out, err := e.SFN.ListExecutions(ctx, in)
+		if err != nil {
+			return nil, classify("sfn ListExecutions RUNNING "+e.StateMachineARN, err)
+		}
+		for _, x := range out.Executions {
+			res = append(res, failover.ExecutionSummary{Name: aws.ToString(x.Name), ARN: aws.ToString(x.ExecutionArn), Status: string(x.Status), StartedAt: aws.ToTime(x.StartDate)})
+		}
+		if out.NextToken == nil {
+			return res, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
 // StartedSince pages through ListExecutions (newest first) until an execution started before since.
 func (e *Executions) StartedSince(ctx context.Context, since time.Time) ([]failover.ExecutionSummary, error) {
 	var res []failover.ExecutionSummary

@@ -48,11 +48,11 @@ func downURL(t *testing.T) string {
 }
 
 type recordedMetrics struct {
-	peer, public []failover.Sample
+	peer, public, consistency []failover.Sample
 }
 
-func (m *recordedMetrics) PublishProbes(_ context.Context, peer, public []failover.Sample) error {
-	m.peer, m.public = peer, public
+func (m *recordedMetrics) PublishProbes(_ context.Context, peer, public, consistency []failover.Sample) error {
+	m.peer, m.public, m.consistency = peer, public, consistency
 	return nil
 }
 
@@ -113,6 +113,59 @@ func TestPeerProbePublishes(t *testing.T) {
 			}
 			if rep.ExpectPeerWriter != (tt.local == localReader) {
 				t.Errorf("expectPeerWriter: got %t", rep.ExpectPeerWriter)
+			}
+		})
+	}
+}
+
+// TestWatchdog: the prober of the region that writes publishes WriterConsistent 0 when the public
+// endpoint is served by the other region or the peer also accepts writes, 1 when all is well; a
+// region that does not write publishes none (its reconcile run could not repair anything).
+func TestWatchdog(t *testing.T) {
+	scheduled, err := os.ReadFile("../../../events/peer-prober/scheduled.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	westWriter := healthServer(t, "us-west-2", "writer", 200, 0)
+	westReader := healthServer(t, "us-west-2", "reader", 200, 0)
+	eastWriter := healthServer(t, "us-east-1", "writer", 200, 0)
+	eastReader := healthServer(t, "us-east-1", "reader", 200, 0)
+	tests := []struct {
+		name                string
+		local, peer, public string
+		wantSamples         int
+		wantConsistent      bool
+		wantSays            string
+	}{
+		{"writer with all traffic", westWriter, eastReader, westWriter, 3, true, ""},
+		{"writer receives no traffic", westWriter, eastReader, eastReader, 3, false, "receives no traffic"},
+		{"two regions accept writes", westWriter, eastWriter, westWriter, 3, false, "two regions accept writes"},
+		{"public endpoint down: no evidence either way", westWriter, eastReader, downURL(t), 3, true, ""},
+		{"this region does not write: nothing published", westReader, eastWriter, westReader, 0, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &recordedMetrics{}
+			p := &failover.PeerProbe{Prober: httpprobe.New(5 * time.Second), Metrics: m, Region: "us-west-2", PeerAPIURL: tt.peer,
+				PublicURL: tt.public, LocalAPIURL: tt.local, Samples: 3, Interval: 10 * time.Millisecond, Timeout: 150 * time.Millisecond}
+			out, err := lambda.NewHandler(p.Handle).Invoke(context.Background(), scheduled)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rep failover.ProbeReport
+			if err := json.Unmarshal(out, &rep); err != nil {
+				t.Fatal(err)
+			}
+			if len(m.consistency) != tt.wantSamples {
+				t.Fatalf("consistency samples: got %d, want %d", len(m.consistency), tt.wantSamples)
+			}
+			for i, s := range m.consistency {
+				if s.Healthy != tt.wantConsistent {
+					t.Errorf("sample %d: consistent %t, want %t", i, s.Healthy, tt.wantConsistent)
+				}
+			}
+			if got := strings.Join(rep.Inconsistencies, "; "); !strings.Contains(got, tt.wantSays) || (tt.wantSays == "") != (got == "") {
+				t.Errorf("inconsistencies: got %q, want %q", got, tt.wantSays)
 			}
 		})
 	}

@@ -26,8 +26,9 @@ import (
 
 // detection is what the template says about detection, unresolved (intrinsics left in).
 type detection struct {
-	alarm   map[string]any // the alarm's Properties
-	pattern any            // the trigger's EventBridge rule pattern
+	alarm    map[string]any // the activation alarm's Properties (the prober's PeerWriterHealthy)
+	watchdog map[string]any // the watchdog alarm's Properties (the prober's WriterConsistent); nil when none
+	pattern  any            // the trigger's EventBridge rule pattern
 	// samples, interval and timeout are the prober's PROBE_* settings.
 	samples           int
 	interval, timeout time.Duration
@@ -59,23 +60,33 @@ func loadDetection() (*detection, error) {
 	if d.pattern == nil {
 		return nil, fmt.Errorf("template.yaml: failover-trigger has no EventBridgeRule event")
 	}
-	// The alarm is the one whose AlarmName the pattern matches (compared unresolved: both are
-	// the same !Sub in the template).
-	want, _ := json.Marshal(path(d.pattern, "detail", "alarmName"))
-	for id, r := range tpl.Resources {
-		if r.Type != "AWS::CloudWatch::Alarm" {
-			continue
-		}
-		name, _ := json.Marshal([]any{r.Properties["AlarmName"]})
-		if string(name) == string(want) {
-			if d.alarm != nil {
-				return nil, fmt.Errorf("template.yaml: two alarms (%s and another) have the name failover-trigger's rule matches", id)
+	// The alarms are those whose AlarmName the pattern lists (compared unresolved: both are the
+	// same !Sub in the template); each is told apart by the metric it watches.
+	names, _ := path(d.pattern, "detail", "alarmName").([]any)
+	for _, want := range names {
+		w, _ := json.Marshal(want)
+		for id, r := range tpl.Resources {
+			if r.Type != "AWS::CloudWatch::Alarm" {
+				continue
 			}
-			d.alarm = r.Properties
+			if name, _ := json.Marshal(r.Properties["AlarmName"]); string(name) != string(w) {
+				continue
+			}
+			switch r.Properties["MetricName"] {
+			case "PeerWriterHealthy":
+				if d.alarm != nil {
+					return nil, fmt.Errorf("template.yaml: two alarms (%s and another) on PeerWriterHealthy match failover-trigger's rule", id)
+				}
+				d.alarm = r.Properties
+			case "WriterConsistent":
+				d.watchdog = r.Properties
+			default:
+				return nil, fmt.Errorf("template.yaml: alarm %s matches failover-trigger's rule but watches %v, which the drill's prober does not publish", id, r.Properties["MetricName"])
+			}
 		}
 	}
 	if d.alarm == nil {
-		return nil, fmt.Errorf("template.yaml: no AWS::CloudWatch::Alarm is named as failover-trigger's EventBridge rule pattern matches (%s)", want)
+		return nil, fmt.Errorf("template.yaml: no AWS::CloudWatch::Alarm on PeerWriterHealthy is named as failover-trigger's EventBridge rule pattern matches (%v)", names)
 	}
 	prober, ok := tpl.Function("peer-prober")
 	if !ok {
@@ -287,18 +298,15 @@ func (e *Env) setUpDetection(ctx context.Context) error {
 func (e *Env) setUpAlarm(ctx context.Context, r *Region) error {
 	refs := map[string]string{"AWS::StackName": "switchyard-" + r.Name, "AWS::Region": r.AWSRegion,
 		"AWS::AccountId": e.Cloud.Account(), "AWS::Partition": "aws", "NotificationTopic": e.notificationTopic(r)}
-	props, err := resolve(e.det.alarm, refs)
-	if err != nil {
-		return fmt.Errorf("template.yaml alarm: %w", err)
+	var err error
+	if r.Alarm, err = e.putAlarm(ctx, r, e.det.alarm, refs); err != nil {
+		return err
 	}
-	in, err := alarmInput(asMap(props))
-	if err != nil {
-		return fmt.Errorf("template.yaml alarm: %w", err)
+	if e.det.watchdog != nil {
+		if r.WatchdogAlarm, err = e.putAlarm(ctx, r, e.det.watchdog, refs); err != nil {
+			return err
+		}
 	}
-	if _, err := cloudwatch.NewFromConfig(e.Cloud.Config(r.AWSRegion)).PutMetricAlarm(ctx, in); err != nil {
-		return fmt.Errorf("%s: PutMetricAlarm %s from template.yaml: %w", r.Name, aws.ToString(in.AlarmName), err)
-	}
-	r.Alarm = aws.ToString(in.AlarmName)
 	pattern, err := resolve(e.det.pattern, refs)
 	if err != nil {
 		return fmt.Errorf("template.yaml failover-trigger rule: %w", err)
@@ -308,20 +316,42 @@ func (e *Env) setUpAlarm(ctx context.Context, r *Region) error {
 		e.mu.Lock()
 		e.alarms = append(e.alarms, alarmEvent{At: time.Now(), Region: r.Name})
 		e.mu.Unlock()
-		e.progress("%s: alarm %s → ALARM; its EventBridge rule invokes %s's failover-trigger", r.Name, r.Alarm, r.Name)
+		var ev struct {
+			Detail struct {
+				AlarmName string `json:"alarmName"`
+			} `json:"detail"`
+		}
+		_ = json.Unmarshal(event, &ev)
+		e.progress("%s: alarm %s → ALARM; its EventBridge rule invokes %s's failover-trigger", r.Name, ev.Detail.AlarmName, r.Name)
 		e.trigger(ctx, r, event) //nolint:errcheck // recorded in e.triggers
 	})
 }
 
-// rearmAlarm sets r's alarm back to OK, as an operator does with SetAlarmState to have a standing
-// condition looked at again: if the prober's samples still breach, the next evaluation raises a new
-// ALARM transition, which EventBridge delivers to the trigger as a new alarm episode.
-func (e *Env) rearmAlarm(ctx context.Context, r *Region, reason string) error {
+// putAlarm creates the template's alarm props (resolved with refs) in r's region and returns its name.
+func (e *Env) putAlarm(ctx context.Context, r *Region, alarm map[string]any, refs map[string]string) (string, error) {
+	props, err := resolve(alarm, refs)
+	if err != nil {
+		return "", fmt.Errorf("template.yaml alarm: %w", err)
+	}
+	in, err := alarmInput(asMap(props))
+	if err != nil {
+		return "", fmt.Errorf("template.yaml alarm: %w", err)
+	}
+	if _, err := cloudwatch.NewFromConfig(e.Cloud.Config(r.AWSRegion)).PutMetricAlarm(ctx, in); err != nil {
+		return "", fmt.Errorf("%s: PutMetricAlarm %s from template.yaml: %w", r.Name, aws.ToString(in.AlarmName), err)
+	}
+	return aws.ToString(in.AlarmName), nil
+}
+
+// setAlarmState sets one of r's alarms as SetAlarmState does: OK has a standing condition looked at
+// again (if the samples still breach, the next evaluation raises a new ALARM transition); ALARM is a
+// new transition at once. Either change reaches the trigger through EventBridge as AWS delivers it.
+func (e *Env) setAlarmState(ctx context.Context, r *Region, alarm string, state cwtypes.StateValue, reason string) error {
 	_, err := cloudwatch.NewFromConfig(e.Cloud.Config(r.AWSRegion)).SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{
-		AlarmName: aws.String(r.Alarm), StateValue: cwtypes.StateValueOk, StateReason: aws.String(reason),
+		AlarmName: aws.String(alarm), StateValue: state, StateReason: aws.String(reason),
 	})
 	if err != nil {
-		return fmt.Errorf("%s: SetAlarmState %s: %w", r.Name, r.Alarm, err)
+		return fmt.Errorf("%s: SetAlarmState %s: %w", r.Name, alarm, err)
 	}
 	return nil
 }

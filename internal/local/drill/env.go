@@ -61,6 +61,8 @@ type Region struct {
 	OriginID   string
 	Machine    string
 	Alarm      string
+	// WatchdogAlarm is the template's alarm on the prober's WriterConsistent samples: a reconcile run.
+	WatchdogAlarm string
 }
 
 func (r *Region) apiURL() string { return "http://" + r.httpAddr }
@@ -112,6 +114,7 @@ type Env struct {
 	triggers   []triggerEvent
 	steps      []stepEvent
 	queued     []queuedEvent
+	published  []notice // every SNS message, for the convergence scenarios
 }
 
 type stepEvent struct {
@@ -342,6 +345,9 @@ func (e *Env) startCloud() error {
 	}
 	// The orchestrator's notices, which the lease scenarios check against what they measured.
 	cloud.SubscribeSNS(func(m localcloud.SNSMessage) {
+		e.mu.Lock()
+		e.published = append(e.published, notice{At: time.Now(), SNSMessage: m})
+		e.mu.Unlock()
 		if isNotificationTopic(m.TopicARN) {
 			e.recordNotice(m.Message)
 		}
@@ -476,6 +482,7 @@ func (e *Env) deployment(r *Region) config.Orchestrator {
 	d.TopicARN = e.notificationTopic(r)
 	d.StateMachineARN = r.Machine
 	d.AlarmNames = []string{r.Alarm}
+	d.ReconcileAlarmNames = []string{r.WatchdogAlarm}
 	// The drill runs several incidents within a minute; in AWS the cooldown is half an hour.
 	d.Cooldown = 3 * time.Second
 	// The prober runs the template's schedule, compressed; its timeout is this machine's latency
@@ -483,6 +490,7 @@ func (e *Env) deployment(r *Region) config.Orchestrator {
 	d.ProbeSamples = e.det.samples
 	d.ProbeInterval = time.Duration(float64(e.det.interval) / e.opts.DetectionSpeedup)
 	d.ProbeTimeout = min(e.det.timeout, d.ProbeInterval*4/5)
+	d.RedriveBackoff = 5 * time.Second
 	return d
 }
 

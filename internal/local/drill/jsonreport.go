@@ -39,10 +39,8 @@ func Summarise(r *ScenarioReport) ScenarioSummary {
 	if r.Lease != nil {
 		s.ReportedLossWindowMs = r.Lease.ReportedLossWindowMs
 	}
-	byOp := map[string][]Attempt{}
 	spans := map[string][2]time.Time{}
 	for _, a := range r.Attempts {
-		byOp[a.Op] = append(byOp[a.Op], a)
 		if a.Op == "write" && a.Status == 201 {
 			at, sp := a.Start.Add(a.Latency), spans[a.Region]
 			if sp[0].IsZero() || at.Before(sp[0]) {
@@ -54,9 +52,12 @@ func Summarise(r *ScenarioReport) ScenarioSummary {
 			spans[a.Region] = sp
 		}
 	}
-	for op, dst := range map[string]*int64{"read": &s.RTOMs.Read, "write": &s.RTOMs.Write} {
-		for _, o := range Outages(byOp[op]) {
-			*dst = max(*dst, o.RTO(r.End).Milliseconds())
+	for _, o := range Outages(r.Attempts, r.Fault) {
+		switch o.Op {
+		case "read":
+			s.RTOMs.Read = max(s.RTOMs.Read, o.RTO(r.End).Milliseconds())
+		case "write":
+			s.RTOMs.Write = max(s.RTOMs.Write, o.RTO(r.End).Milliseconds())
 		}
 	}
 	var regions [][2]time.Time

@@ -2,8 +2,10 @@ package drill
 
 import (
 	"context"
+
 	"encoding/json"
 	"fmt"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"time"
 
 	"github.com/switchyard-dr/switchyard/internal/failover"
@@ -77,7 +79,7 @@ func (e *Env) runLag(ctx context.Context) (*ScenarioReport, error) {
 	time.Sleep(e.deployment(e.B).Cooldown + 500*time.Millisecond)
 	secondAt := time.Now()
 	rep.Phases = append(rep.Phases, Phase{Name: "refused; the standby catches up; cooldown", Start: refusedAt, End: secondAt})
-	if err := e.rearmAlarm(ctx, e.B, "the lag recovered: look at the peer again"); err != nil {
+	if err := e.setAlarmState(ctx, e.B, e.B.Alarm, cwtypes.StateValueOk, "the lag recovered: look at the peer again"); err != nil {
 		stop()
 		return rep, err
 	}
@@ -91,7 +93,8 @@ func (e *Env) runLag(ctx context.Context) (*ScenarioReport, error) {
 	rep.End = time.Now()
 	rep.Attempts = rec.Attempts
 	rep.Outcomes = CountOutcomes(rec.Attempts)
-	rep.Outages = Outages(rec.Attempts)
+	rep.Fault = faultAt
+	rep.Outages = Outages(rec.Attempts, faultAt)
 	for _, o := range rep.Outages {
 		rep.RTO = max(rep.RTO, o.RTO(rep.End))
 	}

@@ -28,6 +28,8 @@ var stepFunctions = map[string]string{
 // propagation about five, the drill's take milliseconds, and the state machine's pacing is sized
 // for AWS. The order of events is unchanged.
 var (
+	// WaitBeforeRedrive keeps the drill's REDRIVE_BACKOFF (5 s, doubled): a fault that lasts
+	// seconds must outlive compressed retries to be worth re-driving.
 	waitOverrides  = map[string]time.Duration{"WaitForPromotion": 100 * time.Millisecond}
 	retryOverrides = map[string]time.Duration{
 		"Preflight": 100 * time.Millisecond, "Promote": 100 * time.Millisecond, "AwaitPromotion": 100 * time.Millisecond,
@@ -68,6 +70,7 @@ func (e *Env) stateMachine(r *Region) (localcloud.ExecutionRunner, error) {
 		}
 		e.mu.Unlock()
 		if res.Failed() {
+			e.executionEnded(r, executionARN, name, input, res.Error)
 			return "", &localcloud.ExecutionFailure{Name: res.Error, Cause: res.Cause}
 		}
 		return string(res.Output), nil

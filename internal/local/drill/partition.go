@@ -123,7 +123,8 @@ func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioRepor
 	rep.End = time.Now()
 	rep.Attempts = edgeRec.Attempts
 	rep.Outcomes = CountOutcomes(edgeRec.Attempts)
-	rep.Outages = Outages(edgeRec.Attempts)
+	rep.Fault = faultAt
+	rep.Outages = Outages(edgeRec.Attempts, faultAt)
 	for _, o := range rep.Outages {
 		rep.RTO = max(rep.RTO, o.RTO(rep.End))
 	}

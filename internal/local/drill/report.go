@@ -21,7 +21,9 @@ type ScenarioReport struct {
 	Name       string
 	Start, End time.Time
 	Phases     []Phase
-	// Detection is the time from the fault to the alarm (unplanned only).
+	// Fault is when the fault was injected (or the operator's request made): outages are measured
+	// from it. Detection is the time from the fault to the alarm (unplanned only).
+	Fault     time.Time
 	Detection time.Duration
 	Outages   []Outage
 	// RTO is the longest outage of writes or reads; TargetRTO is what it must not exceed.
@@ -73,7 +75,8 @@ func (r *ScenarioReport) WriteTimeline(w io.Writer) {
 		if o.Recovered {
 			back = "back at +" + ms(o.Back.Sub(r.Start))
 		}
-		fmt.Fprintf(w, "  %-5s outage     first failure at +%s, %s: %s\n", o.Op, ms(o.First.Sub(r.Start)), back, ms(o.RTO(r.End)))
+		fmt.Fprintf(w, "  %-5s outage     from +%s (fault at +%s, first failing request started +%s), %s: %s\n",
+			o.Op, ms(o.First.Sub(r.Start)), ms(r.Fault.Sub(r.Start)), ms(o.FirstFailure.Sub(r.Start)), back, ms(o.RTO(r.End)))
 	}
 	fmt.Fprintf(w, "  RTO              %s (target ≤ %s)\n", ms(r.RTO), ms(r.TargetRTO))
 	keys := make([]string, 0, len(r.Outcomes))

@@ -18,11 +18,15 @@ const (
 	Failback   = "failback"
 )
 
-// Scenarios lists every scenario in running order.
+// Scenarios lists every scenario but the fault ones (FaultScenarios), in running order.
 var Scenarios = []string{Switchover, Unplanned, Failback, ControlPlaneDown, Partition, Lag, HealthCut, WitnessDown}
 
+// CoreScenarios are what `make drill` runs by default: a newcomer's tour of the failover.
+var CoreScenarios = Scenarios[:3]
+
 // RTO targets the drill reports against.
-var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second, ControlPlaneDown: 10 * time.Second}
+var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second, ControlPlaneDown: 10 * time.Second,
+	Interrupted: 15 * time.Second, TrafficAPIDown: 15 * time.Second, LateAlarm: 15 * time.Second}
 
 // steady is how long load runs before the fault and after recovery, so the charts show both.
 const steady = 1500 * time.Millisecond
@@ -78,7 +82,11 @@ func (e *Env) prepare(ctx context.Context, name string) error {
 // orchestrate asks a region's failover-trigger for a manual switchover or failover and waits
 // for the execution it starts.
 func (e *Env) orchestrate(ctx context.Context, r *Region, action, reason string) (string, error) {
-	in, _ := json.Marshal(map[string]string{"action": action, "reason": reason})
+	req := map[string]any{"action": action, "reason": reason}
+	if action == "failover" {
+		req["acknowledgeDataLoss"] = true // the drill's failover is the unplanned loss of region A
+	}
+	in, _ := json.Marshal(req)
 	out, err := e.trigger(ctx, r, in)
 	if err != nil {
 		return "", err
@@ -175,13 +183,31 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		rep.How = append(rep.How, fmt.Sprintf("%s's real peer-prober (on template.yaml's schedule, %g× faster) published PeerWriterHealthy to localcloud's CloudWatch; "+
 			"the alarm template.yaml defines on it went to ALARM there, and the trigger's EventBridge rule from template.yaml delivered the state change to %s's failover-trigger, "+
 			"which started statemachine/failover.asl.json under aws-local-stepfunctions", to.Name, e.opts.DetectionSpeedup, to.Name))
+	case Interrupted:
+		faultAt = time.Now()
+		e.progress("fault: %s's state machine runner dies right after Promote: the switchover goes on, traffic stays on %s", to.Name, from.Name)
+		if execErr = e.interruptAfterPromote(ctx, to); execErr == nil {
+			rep.Phases = append(rep.Phases, Phase{Name: "runner killed after Promote (" + to.Name + ")", Start: faultAt, End: time.Now()})
+			execErr = e.awaitAlarmExecution(ctx, to, faultAt, faultBound[name])
+		}
+		rep.How = append(rep.How, fmt.Sprintf("%s's preflight and promote ran alone on its Lambda host; the aborted execution's status-change event made %s's failover-trigger re-drive the incident (its watchdog stands by for a writer without traffic)", to.Name, to.Name))
 	case ControlPlaneDown:
 		faultAt, execErr = e.controlPlaneDown(ctx, rep, from, to)
+	case TrafficAPIDown:
+		faultAt, execErr = e.trafficAPIDown(ctx, rep, to)
+	case LateAlarm:
+		faultAt, execErr = e.lateAlarm(ctx, rep, to)
 	}
 	if execErr == nil && name != ControlPlaneDown {
 		execErr = e.waitServing(ctx, to, 10*time.Second)
 	}
 	e.addOrchestratorPhases(rep, actStart, faultAt)
+	if bound, ok := faultBound[name]; ok {
+		if took := time.Since(faultAt); execErr == nil && took > bound {
+			rep.failf("converged %s after the fault, over the %s bound", ms(took), ms(bound))
+		}
+		e.checkNotices(rep, to, faultAt)
+	}
 	settle := time.Now()
 	time.Sleep(steady)
 	rec := stopLoad()
@@ -196,7 +222,8 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		rep.failf("the writer is %s after the %s, want %s", writer.Name, name, to.Name)
 	}
 	rep.Outcomes = CountOutcomes(rec.Attempts)
-	rep.Outages = Outages(rec.Attempts)
+	rep.Fault = faultAt
+	rep.Outages = Outages(rec.Attempts, faultAt)
 	for _, o := range rep.Outages {
 		rep.RTO = max(rep.RTO, o.RTO(rep.End))
 	}

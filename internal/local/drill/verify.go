@@ -73,10 +73,16 @@ func CheckIntegrity(acked []Write, rows []Row) Integrity {
 	return in
 }
 
-// Outage is the RTO window of one kind of request: from its first failure to its first success
-// that started after that failure.
+// Outage is the RTO window of one kind of request: from the later of the fault and the first
+// failure the fault caused, to the end of the first success of a request that started no earlier.
+// A request already in flight when the outage began says nothing about recovery, however it ends.
 type Outage struct {
-	Op          string
+	Op string
+	// FirstFailure is when the first request that failed because of the fault started; it may be
+	// before the fault (a request in flight).
+	FirstFailure time.Time
+	// First is where the outage is measured from; Back the end of the first success started at or
+	// after First.
 	First, Back time.Time
 	Recovered   bool
 }
@@ -89,30 +95,35 @@ func (o Outage) RTO(end time.Time) time.Duration {
 	return end.Sub(o.First)
 }
 
-// Outages finds, for writes and reads separately, the first failure in attempts and the first
-// success started after it. Kinds that never failed have no outage.
-func Outages(attempts []Attempt) []Outage {
+// Outages finds, for writes and reads separately, the outage that fault caused: the failures that
+// ended at or after fault (a zero fault counts every failure), measured from the later of fault and
+// the first of those failures' start, until the first success of a request started at or after
+// that point. Kinds that never failed after the fault have no outage.
+func Outages(attempts []Attempt, fault time.Time) []Outage {
 	var out []Outage
+	sorted := sortedByStart(attempts)
 	for _, op := range []string{"write", "read"} {
 		var o *Outage
-		for _, a := range sortedByStart(attempts) {
-			if a.Op != op {
+		for _, a := range sorted {
+			if a.Op != op || !a.Failed() || a.Start.Add(a.Latency).Before(fault) {
 				continue
 			}
-			if o == nil {
-				if a.Failed() {
-					o = &Outage{Op: op, First: a.Start}
-				}
-				continue
+			o = &Outage{Op: op, FirstFailure: a.Start, First: a.Start}
+			if a.Start.Before(fault) {
+				o.First = fault
 			}
-			if !a.Failed() && a.Start.After(o.First) {
+			break
+		}
+		if o == nil {
+			continue
+		}
+		for _, a := range sorted {
+			if a.Op == op && !a.Failed() && !a.Start.Before(o.First) {
 				o.Back, o.Recovered = a.Start.Add(a.Latency), true
 				break
 			}
 		}
-		if o != nil {
-			out = append(out, *o)
-		}
+		out = append(out, *o)
 	}
 	return out
 }

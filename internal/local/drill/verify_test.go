@@ -58,21 +58,38 @@ func TestOutages(t *testing.T) {
 	fail := func(op string, start, status int) Attempt {
 		return Attempt{Op: op, Start: at(start), Latency: time.Millisecond, Status: status}
 	}
+	slowFail := func(op string, start, lat int) Attempt {
+		return Attempt{Op: op, Start: at(start), Latency: time.Duration(lat) * time.Millisecond, Err: "timeout"}
+	}
 	tests := []struct {
 		name     string
+		fault    int
 		attempts []Attempt
 		want     string
 	}{
-		{"no failure", []Attempt{ok("write", 0, 5), ok("read", 5, 5)}, "[]"},
-		{"write outage", []Attempt{ok("write", 0, 5), fail("write", 100, 503), fail("write", 200, 0), ok("write", 700, 20)}, "[write 620ms]"},
-		{"a success started before the failure does not end it", []Attempt{fail("write", 100, 503), ok("write", 50, 100), ok("write", 300, 10)}, "[write 210ms]"},
-		{"404 is an answer, not an outage", []Attempt{fail("read", 100, 404)}, "[]"},
-		{"never recovered", []Attempt{fail("read", 100, 502)}, "[read 900ms open]"},
+		{"no failure", 0, []Attempt{ok("write", 0, 5), ok("read", 5, 5)}, "[]"},
+		{"write outage", 0, []Attempt{ok("write", 0, 5), fail("write", 100, 503), fail("write", 200, 0), ok("write", 700, 20)}, "[write 620ms]"},
+		{"a success started before the failure does not end it", 0, []Attempt{fail("write", 100, 503), ok("write", 50, 100), ok("write", 300, 10)}, "[write 210ms]"},
+		{"404 is an answer, not an outage", 0, []Attempt{fail("read", 100, 404)}, "[]"},
+		{"never recovered", 0, []Attempt{fail("read", 100, 502)}, "[read 900ms open]"},
+		// The fault at 300: a request in flight since 250 times out; one started at 290 succeeds at
+		// 305 (it began before the fault: not a recovery); the first request started after the
+		// fault to succeed ends at 820.
+		{"measured from the fault, in-flight success ignored", 300,
+			[]Attempt{slowFail("write", 250, 400), ok("write", 290, 15), fail("write", 310, 503), ok("write", 800, 20)}, "[write 520ms]"},
+		// Measured per kind: reads failed later than the fault and recovered sooner.
+		{"per kind, from the first failure after the fault", 300,
+			[]Attempt{fail("write", 310, 503), ok("read", 320, 5), fail("read", 400, 503), ok("read", 500, 10), ok("write", 900, 10)}, "[write 600ms, read 110ms]"},
+		{"a failure over before the fault is not this outage", 300, []Attempt{fail("write", 100, 503), ok("write", 200, 5)}, "[]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			var fault time.Time
+			if tc.fault > 0 {
+				fault = at(tc.fault)
+			}
 			var got []string
-			for _, o := range Outages(tc.attempts) {
+			for _, o := range Outages(tc.attempts, fault) {
 				s := fmt.Sprintf("%s %v", o.Op, o.RTO(at(1000)))
 				if !o.Recovered {
 					s += " open"
