@@ -3,6 +3,7 @@ package drill
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -21,6 +22,16 @@ func TestPlannedSwitchoverDrill(t *testing.T) {
 	env, err := Start(ctx, Options{BuildDir: t.TempDir(), Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A Ctrl-C in the middle of a scenario ends it at once, and the environment stays usable.
+	interrupted, interrupt := context.WithCancel(ctx)
+	time.AfterFunc(time.Second, interrupt)
+	start := time.Now()
+	if _, err := env.Run(interrupted, []string{Switchover}); !errors.Is(err, context.Canceled) {
+		t.Errorf("interrupted run: got %v, want context.Canceled", err)
+	}
+	if waited := time.Since(start); waited > 2*steady+10*time.Second {
+		t.Errorf("an interrupted scenario took %v to end", waited)
 	}
 	reports, runErr := env.Run(ctx, []string{Switchover})
 	if err := env.Close(); err != nil {

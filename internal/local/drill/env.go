@@ -88,12 +88,18 @@ type Env struct {
 	GDB   *GlobalDatabase
 	Cloud *localcloud.Server
 	runID string
+	// scenarioRuns counts the scenarios run so far; only Run's goroutine touches it.
+	scenarioRuns int
 
 	edgeLn   net.Listener
 	edgeSrv  *http.Server
 	primary  atomic.Pointer[Region] // where the distribution sends traffic now
-	probers  sync.WaitGroup
-	stopProb context.CancelFunc
+
+	// Every goroutine the environment starts runs under background (derived from Start's
+	// context, so a Ctrl-C stops them too) and is counted in tasks; Close cancels and waits.
+	background context.Context
+	stopTasks  context.CancelFunc
+	tasks      sync.WaitGroup
 
 	mu       sync.Mutex
 	traffic  []trafficEvent
@@ -170,6 +176,7 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 		opts.BuildDir = filepath.Join(root, ".build", "drill")
 	}
 	e := &Env{opts: opts, log: slog.New(slog.NewTextHandler(io.Discard, nil)), runID: strconv.FormatInt(time.Now().UnixMilli(), 36)}
+	e.background, e.stopTasks = context.WithCancel(ctx)
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -215,7 +222,9 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 	e.progress("schema migrated through %s's migrate function in %s", e.A.Name, ms(time.Since(t)))
 	e.primary.Store(e.A)
 	e.edgeSrv = &http.Server{Handler: &edgeproxy.Proxy{Origins: e.origins, DistributionID: distributionID}, ReadHeaderTimeout: 5 * time.Second}
-	go e.edgeSrv.Serve(e.edgeLn) //nolint:errcheck // ends with ErrServerClosed at Close
+	e.goTask(func(context.Context) {
+		e.edgeSrv.Serve(e.edgeLn) //nolint:errcheck // ends with ErrServerClosed at Close
+	})
 	if err := e.waitServing(ctx, e.A, 20*time.Second); err != nil {
 		return nil, err
 	}
@@ -457,7 +466,9 @@ func (e *Env) waitServing(ctx context.Context, r *Region, limit time.Duration) e
 			return nil
 		}
 		last = fmt.Sprint(h, err)
-		time.Sleep(100 * time.Millisecond)
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
 	}
 	return fmt.Errorf("the edge did not serve /health from %s within %v (last: %s)", r.Name, limit, last)
 }
@@ -503,7 +514,17 @@ func (e *Env) onSNS(m localcloud.SNSMessage) {
 		"Sns": map[string]any{"Type": "Notification", "MessageId": m.MessageID, "TopicArn": m.TopicARN,
 			"Subject": m.Subject, "Message": m.Message, "Timestamp": time.Now().UTC().Format(time.RFC3339Nano)},
 	}}})
-	go e.trigger(context.Background(), r, ev)
+	e.goTask(func(ctx context.Context) { e.trigger(ctx, r, ev) }) //nolint:errcheck // recorded in e.triggers
+}
+
+// goTask runs f on a goroutine owned by the environment: f gets the environment's background
+// context, which ends at Close (or with Start's context), and Close waits for f to return.
+func (e *Env) goTask(f func(ctx context.Context)) {
+	e.tasks.Add(1)
+	go func() {
+		defer e.tasks.Done()
+		f(e.background)
+	}()
 }
 
 // trigger invokes a region's failover-trigger and records what it answered.
@@ -527,15 +548,16 @@ func (e *Env) trigger(ctx context.Context, r *Region, event []byte) (string, err
 // Close stops everything the environment started and checks that no process it started is left.
 func (e *Env) Close() error {
 	var errs []error
-	if e.stopProb != nil {
-		e.stopProb()
-		e.probers.Wait()
+	if e.stopTasks != nil {
+		e.stopTasks()
 	}
 	if e.edgeSrv != nil {
 		e.edgeSrv.Close()
 	} else if e.edgeLn != nil {
 		e.edgeLn.Close()
 	}
+	// Before the hosts and the emulator go: a task may still be talking to them.
+	e.tasks.Wait()
 	var pids []int
 	for _, r := range []*Region{e.A, e.B} {
 		if r != nil && r.Host != nil {

@@ -15,13 +15,9 @@ import (
 // region's alarm topic, as the alarm on the prober's metric would through SNS. One notification
 // per failure streak: the alarm stays in ALARM until the peer answers again.
 func (e *Env) startProbers() {
-	ctx, cancel := context.WithCancel(context.Background())
-	e.stopProb = cancel
 	// Aurora publishes the secondary's lag continuously; sampling keeps the last value known when
 	// the primary goes silent.
-	e.probers.Add(1)
-	go func() {
-		defer e.probers.Done()
+	e.goTask(func(ctx context.Context) {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
@@ -34,13 +30,11 @@ func (e *Env) startProbers() {
 				e.GDB.ReplicationLag(ctx, r.ClusterARN) //nolint:errcheck // sampling only; a failure keeps the last value
 			}
 		}
-	}()
+	})
 	for _, pr := range [][2]*Region{{e.A, e.B}, {e.B, e.A}} {
 		self, peer := pr[0], pr[1]
 		client := sns.NewFromConfig(e.Cloud.Config(self.AWSRegion))
-		e.probers.Add(1)
-		go func() {
-			defer e.probers.Done()
+		e.goTask(func(ctx context.Context) {
 			failures := 0
 			tick := time.NewTicker(e.opts.ProbeInterval)
 			defer tick.Stop()
@@ -66,7 +60,7 @@ func (e *Env) startProbers() {
 					e.progress("%s's prober could not publish the alarm: %v", self.Name, err)
 				}
 			}
-		}()
+		})
 	}
 }
 

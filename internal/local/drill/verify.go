@@ -73,6 +73,40 @@ func CheckIntegrity(acked []Write, rows []Row) Integrity {
 	return in
 }
 
+// Violations are the invariants a scenario's writes break, one sentence each; none means they
+// held. Everywhere: some write was acknowledged (else the load did not run) and no write is stored
+// twice. A planned scenario (switchover, failback) loses nothing. An unplanned failover may lose
+// only acknowledged writes that were among the transactions the old writer had and the new one
+// never received (diverged), and no more of them than the GTID gap counts.
+func Violations(scenario string, in Integrity, diverged []Row, gtidGap uint64) []string {
+	var v []string
+	if in.Acked == 0 {
+		v = append(v, "no write was acknowledged: the load did not run")
+	}
+	if n := len(in.Duplicates); n > 0 {
+		v = append(v, fmt.Sprintf("%d writes were stored twice", n))
+	}
+	if scenario != Unplanned {
+		if n := len(in.Lost); n > 0 {
+			v = append(v, fmt.Sprintf("%d acknowledged writes are missing after a %s, which must lose nothing", n, scenario))
+		}
+		return v
+	}
+	lostByFailover := map[string]bool{}
+	for _, r := range diverged {
+		lostByFailover[r.Task] = true
+	}
+	for _, l := range in.Lost {
+		if !lostByFailover[l.Task] {
+			v = append(v, fmt.Sprintf("acknowledged write %s (%q) is missing but was not among the transactions the failover lost", l.ID, l.Task))
+		}
+	}
+	if uint64(len(in.Lost)) > gtidGap {
+		v = append(v, fmt.Sprintf("%d acknowledged writes lost, more than the GTID gap of %d transactions", len(in.Lost), gtidGap))
+	}
+	return v
+}
+
 // Outage is the RTO window of one kind of request: from its first failure to its first success
 // that started after that failure.
 type Outage struct {
