@@ -3,6 +3,7 @@ package failover_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -425,5 +426,53 @@ func TestTriggerCooldownCountsEveryExecution(t *testing.T) {
 				t.Errorf("got %+v, want refused: an execution started %s ago still runs", res, ago)
 			}
 		})
+	}
+}
+
+func TestAwaitTimeoutReportsTheTimeWaited(t *testing.T) {
+	start := time.Date(2026, 11, 21, 5, 40, 0, 0, time.UTC)
+	deadline := start.Add(10 * time.Minute)
+	run := failover.Run{Region: "us-west-2", Mode: failover.ModeAuto, Promotion: &failover.Promotion{Target: west, Deadline: deadline},
+		Phases: []failover.Phase{{Name: failover.PhasePreflight, StartedAt: start.Add(-time.Minute), DurationMs: 60_000},
+			{Name: failover.PhasePromote, StartedAt: start, DurationMs: 0}}}
+	s := &failover.AwaitPromotion{DB: &fakeDB{topology: topo(east, "switching-over")}, Region: "us-west-2", LocalClusterARN: west,
+		Now: func() time.Time { return deadline.Add(time.Second) }}
+	_, err := s.Handle(context.Background(), run)
+	wantErrorType(t, err, "PromotionTimeoutError")
+	var timeout *failover.PromotionTimeoutError
+	if !errors.As(err, &timeout) || timeout.Waited != 10*time.Minute+time.Second || timeout.Target != west {
+		t.Errorf("got %+v, want target %s and the await phase's 10m1s as the time waited", timeout, west)
+	}
+	if !strings.Contains(err.Error(), "after 1 polls") {
+		t.Errorf("message: got %q, want the number of polls", err)
+	}
+}
+
+type failingNotifier struct{ err error }
+
+func (f failingNotifier) Notify(context.Context, string, string) error { return f.err }
+
+func TestNotifyDeliveryFailureIsAnError(t *testing.T) {
+	s := &failover.Notify{Notifier: failingNotifier{err: throttled}, Region: "us-west-2"}
+	_, err := s.Handle(context.Background(), failover.Run{Region: "us-west-2", Mode: failover.ModeAuto})
+	wantErrorType(t, err, "ThrottledError")
+}
+
+func TestReportWithoutDecision(t *testing.T) {
+	now := time.Date(2026, 11, 21, 5, 41, 0, 0, time.UTC)
+	run := failover.Run{Region: "us-west-2", Mode: failover.ModeAuto, DetectedAt: now.Add(-90 * time.Second),
+		Error: &failover.StepError{Error: "InvalidInputError", Cause: "bad"},
+		Phases: []failover.Phase{{Name: failover.PhasePreflight, DurationMs: 120}, {Name: failover.PhasePromote, DurationMs: 30}}}
+	r := failover.BuildReport(run, now)
+	if r.EstimatedDataLossMs != -1 || r.Outcome != failover.OutcomeFailed || r.TotalMs != 150 || r.SinceDetectionMs != 90_000 {
+		t.Errorf("got loss %d, outcome %s, total %d ms, since detection %d ms; want -1 (unknown), failed, 150, 90000",
+			r.EstimatedDataLossMs, r.Outcome, r.TotalMs, r.SinceDetectionMs)
+	}
+	if want := "Switchyard: activating us-west-2 FAILED (promotion)"; r.Subject() != want {
+		t.Errorf("subject: got %q, want %q", r.Subject(), want)
+	}
+	long := failover.Report{Outcome: failover.OutcomeActivated, Region: strings.Repeat("r", 120)}
+	if got := long.Subject(); len(got) != 100 {
+		t.Errorf("subject of %d characters, want SNS's limit of 100", len(got))
 	}
 }
