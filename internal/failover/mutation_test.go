@@ -461,7 +461,7 @@ func TestNotifyDeliveryFailureIsAnError(t *testing.T) {
 func TestReportWithoutDecision(t *testing.T) {
 	now := time.Date(2026, 11, 21, 5, 41, 0, 0, time.UTC)
 	run := failover.Run{Region: "us-west-2", Mode: failover.ModeAuto, DetectedAt: now.Add(-90 * time.Second),
-		Error: &failover.StepError{Error: "InvalidInputError", Cause: "bad"},
+		Error:  &failover.StepError{Error: "InvalidInputError", Cause: "bad"},
 		Phases: []failover.Phase{{Name: failover.PhasePreflight, DurationMs: 120}, {Name: failover.PhasePromote, DurationMs: 30}}}
 	r := failover.BuildReport(run, now)
 	if r.EstimatedDataLossMs != -1 || r.Outcome != failover.OutcomeFailed || r.TotalMs != 150 || r.SinceDetectionMs != 90_000 {

@@ -108,7 +108,7 @@ func TestPeerProbe(t *testing.T) {
 			var logs bytes.Buffer
 			probe := &failover.PeerProbe{Prober: p, Metrics: m, PeerAPIURL: peerAPI, PublicURL: publicURL, LocalAPIURL: localAPI,
 				Samples: 3, Interval: 10 * time.Second, Timeout: 2 * time.Second, Now: clk.Now,
-				Log: slog.New(slog.NewJSONHandler(&logs, nil)),
+				Log:   slog.New(slog.NewJSONHandler(&logs, nil)),
 				Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); clk.advance(d); return nil }}
 			rep, err := probe.Handle(context.Background(), json.RawMessage(`{}`))
 			if err != nil {

@@ -91,9 +91,9 @@ type Env struct {
 	// scenarioRuns counts the scenarios run so far; only Run's goroutine touches it.
 	scenarioRuns int
 
-	edgeLn   net.Listener
-	edgeSrv  *http.Server
-	primary  atomic.Pointer[Region] // where the distribution sends traffic now
+	edgeLn  net.Listener
+	edgeSrv *http.Server
+	primary atomic.Pointer[Region] // where the distribution sends traffic now
 
 	// Every goroutine the environment starts runs under background (derived from Start's
 	// context, so a Ctrl-C stops them too) and is counted in tasks; Close cancels and waits.
