@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,26 +68,28 @@ func TestFollowPrintsEachEventOnce(t *testing.T) {
 	}
 }
 
-// expiringHistory serves a fixed history in pages of two and refuses every token once expired.
+// expiringHistory serves a fixed history in pages of two; tokens issued before the last expiry
+// (or all of them, when refuseAll) are refused as expired.
 type expiringHistory struct {
-	events  []sfntypes.HistoryEvent
-	expired bool
-	calls   int
+	events    []sfntypes.HistoryEvent
+	gen       int
+	refuseAll bool
 }
 
+func (h *expiringHistory) expire() { h.gen++ }
+
 func (h *expiringHistory) GetExecutionHistory(_ context.Context, in *sfn.GetExecutionHistoryInput, _ ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error) {
-	h.calls++
 	offset := 0
 	if in.NextToken != nil {
-		if h.expired {
+		var gen int
+		if _, err := fmt.Sscanf(*in.NextToken, "%d-%d", &gen, &offset); err != nil || gen < h.gen || h.refuseAll {
 			return nil, &smithy.GenericAPIError{Code: "InvalidToken", Message: "Invalid Token: expired"}
 		}
-		offset, _ = strconv.Atoi(*in.NextToken)
 	}
 	end := min(offset+2, len(h.events))
 	out := &sfn.GetExecutionHistoryOutput{Events: h.events[offset:end]}
 	if end < len(h.events) {
-		out.NextToken = aws.String(strconv.Itoa(end))
+		out.NextToken = aws.String(fmt.Sprintf("%d-%d", h.gen, end))
 	}
 	return out, nil
 }
@@ -103,7 +105,7 @@ func TestHistoryFollowerAfterAnExpiredToken(t *testing.T) {
 		t.Fatalf("first read: got %d events, %v; want 3", len(first), err)
 	}
 	h.events = append(h.events, sfntypes.HistoryEvent{Id: 4}, sfntypes.HistoryEvent{Id: 5})
-	h.expired = true
+	h.expire()
 	second, err := f.next(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -114,5 +116,19 @@ func TestHistoryFollowerAfterAnExpiredToken(t *testing.T) {
 	}
 	if fmt.Sprint(ids) != "[4 5]" {
 		t.Errorf("after the token expired: got events %v, want [4 5] only", ids)
+	}
+
+	// A service that refuses every token: one restart, then the error, not a loop.
+	h.refuseAll = true
+	done := make(chan error, 1)
+	go func() { _, err := f.next(context.Background()); done <- err }()
+	select {
+	case err := <-done:
+		var api smithy.APIError
+		if !errors.As(err, &api) || api.ErrorCode() != "InvalidToken" {
+			t.Errorf("got %v, want InvalidToken reported", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the follower kept restarting on refused tokens")
 	}
 }

@@ -221,12 +221,14 @@ type historyFollower struct {
 // next returns the events added since the previous call, oldest first.
 func (f *historyFollower) next(ctx context.Context) ([]sfntypes.HistoryEvent, error) {
 	var out []sfntypes.HistoryEvent
+	restarted := false
 	for {
 		h, err := f.sfn.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(f.arn), NextToken: f.page, MaxResults: 100})
 		var api smithy.APIError
-		if errors.As(err, &api) && api.ErrorCode() == "InvalidToken" && f.page != nil {
-			// Tokens expire after 24 hours: start again from the first page; the ids keep it exact.
-			f.page = nil
+		if errors.As(err, &api) && api.ErrorCode() == "InvalidToken" && f.page != nil && !restarted {
+			// Tokens expire after 24 hours: start again from the first page, once; the ids keep
+			// it exact.
+			f.page, restarted = nil, true
 			continue
 		}
 		if err != nil {
