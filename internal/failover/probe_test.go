@@ -210,3 +210,22 @@ func TestPeerProbeDefaultSleepHonoursCancellation(t *testing.T) {
 		t.Errorf("got %d samples, %v; want 2", len(rep.Peer), err)
 	}
 }
+
+// TestPeerProbeDoesNotWaitWhenTheProbesFillTheInterval: probes that take the whole interval leave
+// nothing to wait for; a zero wait is not a wait.
+func TestPeerProbeDoesNotWaitWhenTheProbesFillTheInterval(t *testing.T) {
+	clk := &manualClock{now: time.Date(2026, 11, 21, 5, 40, 0, 0, time.UTC)}
+	slow := func() (failover.Health, error) { clk.advance(5 * time.Second); return failover.Health{Status: 200, Role: "writer"}, nil }
+	p := &scriptedProber{answers: map[string][]func() (failover.Health, error){peerAPI: {slow}, publicURL: {slow}}}
+	var slept []time.Duration
+	probe := &failover.PeerProbe{Prober: p, Metrics: &fakeMetrics{}, PeerAPIURL: peerAPI, PublicURL: publicURL, LocalAPIURL: localAPI,
+		Samples: 3, Interval: 10 * time.Second, Timeout: 10 * time.Second, Now: clk.Now,
+		Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }}
+	rep, err := probe.Handle(context.Background(), nil)
+	if err != nil || len(rep.Peer) != 3 {
+		t.Fatalf("got %d samples, %v; want 3", len(rep.Peer), err)
+	}
+	if len(slept) != 0 {
+		t.Errorf("waits: got %v, want none", slept)
+	}
+}
