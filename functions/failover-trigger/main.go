@@ -26,7 +26,7 @@ func main() {
 	h := &failover.Trigger{
 		DB:         &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID},
 		Executions: &awsadapter.Executions{SFN: sfn.NewFromConfig(cfg), StateMachineARN: d.StateMachineARN},
-		Region:     d.Region, LocalClusterARN: d.LocalClusterARN, AlarmNames: d.AlarmNames, Cooldown: d.Cooldown, Log: log,
+		Region:     d.Region, LocalClusterARN: d.LocalClusterARN, AlarmNames: d.AlarmNames, Cooldown: d.Cooldown,
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(failover.Logged(log, "trigger", h.Handle))
 }

@@ -26,7 +26,7 @@ func main() {
 	h := &failover.PeerProbe{
 		Prober: httpprobe.New(d.ProbeTimeout), Metrics: &awsadapter.ProbeMetrics{CloudWatch: cloudwatch.NewFromConfig(cfg), Namespace: d.MetricNamespace},
 		PeerAPIURL: d.PeerAPIURL, PublicURL: d.PublicURL, LocalAPIURL: d.LocalAPIURL,
-		Samples: d.ProbeSamples, Interval: d.ProbeInterval, Timeout: d.ProbeTimeout, Log: log,
+		Samples: d.ProbeSamples, Interval: d.ProbeInterval, Timeout: d.ProbeTimeout,
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(failover.Logged(log, "probe", h.Handle))
 }

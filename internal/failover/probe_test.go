@@ -108,9 +108,9 @@ func TestPeerProbe(t *testing.T) {
 			var logs bytes.Buffer
 			probe := &failover.PeerProbe{Prober: p, Metrics: m, PeerAPIURL: peerAPI, PublicURL: publicURL, LocalAPIURL: localAPI,
 				Samples: 3, Interval: 10 * time.Second, Timeout: 2 * time.Second, Now: clk.Now,
-				Log:   slog.New(slog.NewJSONHandler(&logs, nil)),
 				Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); clk.advance(d); return nil }}
-			rep, err := probe.Handle(context.Background(), json.RawMessage(`{}`))
+			handle := failover.Logged(slog.New(slog.NewJSONHandler(&logs, nil)), "probe", probe.Handle)
+			rep, err := handle(context.Background(), json.RawMessage(`{}`))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +140,7 @@ func TestPeerProbe(t *testing.T) {
 				t.Errorf("latency of a timed-out probe: got %v, want the 2s waited", m.peer[0].Latency)
 			}
 			healthy := strings.Count(tt.wantPeer, "1")
-			for _, want := range []string{`"samples":3`, fmt.Sprintf(`"peerHealthy":%d`, healthy)} {
+			for _, want := range []string{`"step":"probe"`, `"outcome":"ok"`, `"durationMs":`, `"samples":3`, fmt.Sprintf(`"peerHealthy":%d`, healthy), `"publicHealthy":1`} {
 				if !strings.Contains(logs.String(), want) {
 					t.Errorf("log lacks %s: %s", want, logs.String())
 				}
@@ -215,7 +215,10 @@ func TestPeerProbeDefaultSleepHonoursCancellation(t *testing.T) {
 // nothing to wait for; a zero wait is not a wait.
 func TestPeerProbeDoesNotWaitWhenTheProbesFillTheInterval(t *testing.T) {
 	clk := &manualClock{now: time.Date(2026, 11, 21, 5, 40, 0, 0, time.UTC)}
-	slow := func() (failover.Health, error) { clk.advance(5 * time.Second); return failover.Health{Status: 200, Role: "writer"}, nil }
+	slow := func() (failover.Health, error) {
+		clk.advance(5 * time.Second)
+		return failover.Health{Status: 200, Role: "writer"}, nil
+	}
 	p := &scriptedProber{answers: map[string][]func() (failover.Health, error){peerAPI: {slow}, publicURL: {slow}}}
 	var slept []time.Duration
 	probe := &failover.PeerProbe{Prober: p, Metrics: &fakeMetrics{}, PeerAPIURL: peerAPI, PublicURL: publicURL, LocalAPIURL: localAPI,

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -176,11 +175,18 @@ func ManualName(region string, mode Mode, now time.Time, reason string) string {
 
 // TriggerResult says what the trigger did and why.
 type TriggerResult struct {
+	// Source is what invoked the trigger: "sns", "eventbridge" or "manual".
+	Source        string   `json:"source"`
 	Started       bool     `json:"started"`
 	ExecutionName string   `json:"executionName,omitempty"`
 	ExecutionARN  string   `json:"executionArn,omitempty"`
 	Reason        string   `json:"reason"`
 	Ignored       []string `json:"ignored,omitempty"`
+}
+
+// LogAttrs are the result's fields on the invocation's log line (see Logged).
+func (r TriggerResult) LogAttrs() []any {
+	return []any{"source", r.Source, "started", r.Started, "executionName", r.ExecutionName, "reason", r.Reason, "ignored", r.Ignored}
 }
 
 // Trigger starts this region's state machine for an incident: an ALARM of one of the configured
@@ -201,80 +207,105 @@ type Trigger struct {
 	LocalClusterARN string
 	AlarmNames      []string
 	Cooldown        time.Duration
-	Log             *slog.Logger
 	Now             func() time.Time
 }
 
-// Handle handles one trigger invocation.
+// manualLookback is how far back a manual request looks for a running execution: further than
+// any execution can run.
+const manualLookback = 24 * time.Hour
+
+// Handle handles one trigger invocation: name the incident, then start its execution unless this
+// region already writes or another execution holds it off.
 func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResult, error) {
 	in, err := ParseTrigger(raw)
 	if err != nil {
 		return TriggerResult{}, err
 	}
 	now := clock(h.Now)
-	var res TriggerResult
-	var run Run
-	if in.Manual != nil {
-		res.ExecutionName = ManualName(h.Region, in.Manual.Action, now, in.Manual.Reason)
-		run = Run{Region: h.Region, Mode: in.Manual.Action, Reason: "manual: " + in.Manual.Reason, Incident: res.ExecutionName, DetectedAt: now.UTC()}
-	} else {
-		var firing []AlarmChange
-		for _, a := range in.Alarms {
-			switch {
-			case !slices.Contains(h.AlarmNames, a.Name):
-				res.Ignored = append(res.Ignored, a.Name+": not a configured alarm")
-			case a.State != "ALARM":
-				res.Ignored = append(res.Ignored, a.Name+": "+a.State)
-			default:
-				firing = append(firing, a)
-			}
-		}
-		if len(firing) == 0 {
-			res.Reason = "no configured alarm is in ALARM: nothing to do"
-			h.log(ctx, in.Source, res)
-			return res, nil
-		}
-		first := slices.MinFunc(firing, func(a, b AlarmChange) int { return a.ChangedAt.Compare(b.ChangedAt) })
-		res.ExecutionName = IncidentName(h.Region, first.ChangedAt, h.Cooldown)
-		// The input must not depend on which notification arrived: the alarm's own reason differs
-		// between alarms of one incident, so it is logged here, not passed on.
-		run = Run{Region: h.Region, Mode: ModeAuto, Reason: "alarm", Incident: res.ExecutionName,
-			DetectedAt: first.ChangedAt.Truncate(time.Second)}
-	}
-
-	topo, err := h.DB.Describe(ctx)
-	if err != nil {
-		return TriggerResult{}, fmt.Errorf("describe the global cluster: %w", err)
-	}
-	if local, _ := topo.Member(h.LocalClusterARN); local.IsWriter && topo.Failover == nil {
-		res.Reason = h.Region + " already writes: nothing to do"
-		h.log(ctx, in.Source, res)
+	res, run := h.incident(in, now)
+	if res.ExecutionName == "" {
 		return res, nil
 	}
+	if res.Reason, err = h.alreadyWrites(ctx); err != nil || res.Reason != "" {
+		return res, err
+	}
+	if res.Reason, err = h.heldOff(ctx, in, res.ExecutionName, now); err != nil || res.Reason != "" {
+		return res, err
+	}
+	return h.start(ctx, res, run)
+}
 
+// incident names the execution and builds its input. For alarms it keeps the configured ones in
+// ALARM and names the incident after the earliest; with none firing the name is empty and the
+// reason says why.
+func (h *Trigger) incident(in TriggerInput, now time.Time) (TriggerResult, Run) {
+	res := TriggerResult{Source: in.Source}
+	if in.Manual != nil {
+		res.ExecutionName = ManualName(h.Region, in.Manual.Action, now, in.Manual.Reason)
+		return res, Run{Region: h.Region, Mode: in.Manual.Action, Reason: "manual: " + in.Manual.Reason, Incident: res.ExecutionName, DetectedAt: now.UTC()}
+	}
+	var firing []AlarmChange
+	for _, a := range in.Alarms {
+		switch {
+		case !slices.Contains(h.AlarmNames, a.Name):
+			res.Ignored = append(res.Ignored, a.Name+": not a configured alarm")
+		case a.State != "ALARM":
+			res.Ignored = append(res.Ignored, a.Name+": "+a.State)
+		default:
+			firing = append(firing, a)
+		}
+	}
+	if len(firing) == 0 {
+		res.Reason = "no configured alarm is in ALARM: nothing to do"
+		return res, Run{}
+	}
+	first := slices.MinFunc(firing, func(a, b AlarmChange) int { return a.ChangedAt.Compare(b.ChangedAt) })
+	res.ExecutionName = IncidentName(h.Region, first.ChangedAt, h.Cooldown)
+	// The input must not depend on which notification arrived: the alarm's own reason differs
+	// between alarms of one incident, so it is logged, not passed on.
+	return res, Run{Region: h.Region, Mode: ModeAuto, Reason: "alarm", Incident: res.ExecutionName,
+		DetectedAt: first.ChangedAt.Truncate(time.Second)}
+}
+
+// alreadyWrites says why nothing is to be done when this region is the writer and no promotion
+// is in progress; "" otherwise.
+func (h *Trigger) alreadyWrites(ctx context.Context) (string, error) {
+	topo, err := h.DB.Describe(ctx)
+	if err != nil {
+		return "", fmt.Errorf("describe the global cluster: %w", err)
+	}
+	if local, _ := topo.Member(h.LocalClusterARN); local.IsWriter && topo.Failover == nil {
+		return h.Region + " already writes: nothing to do", nil
+	}
+	return "", nil
+}
+
+// heldOff says why another execution holds this one off; "" when none does. Alarms are held off
+// by any execution started within the cooldown, manual requests only by one still running.
+func (h *Trigger) heldOff(ctx context.Context, in TriggerInput, name string, now time.Time) (string, error) {
 	since := now.Add(-h.Cooldown)
 	if in.Manual != nil {
-		since = now.Add(-24 * time.Hour)
+		since = now.Add(-manualLookback)
 	}
 	recent, err := h.Executions.StartedSince(ctx, since)
 	if err != nil {
-		return TriggerResult{}, fmt.Errorf("list recent executions: %w", err)
+		return "", fmt.Errorf("list recent executions: %w", err)
 	}
 	for _, e := range recent {
-		if e.Name == res.ExecutionName {
-			continue
-		}
-		if e.Status == "RUNNING" || in.Manual == nil {
-			res.Reason = fmt.Sprintf("execution %s (%s) started at %s, within the cooldown of %s: not starting another",
-				e.Name, e.Status, e.StartedAt.UTC().Format(time.RFC3339), h.Cooldown)
-			if in.Manual != nil {
-				res.Reason = fmt.Sprintf("execution %s is still running: wait for it, or stop it, before asking again", e.Name)
-			}
-			h.log(ctx, in.Source, res)
-			return res, nil
+		switch {
+		case e.Name == name:
+		case in.Manual == nil:
+			return fmt.Sprintf("execution %s (%s) started at %s, within the cooldown of %s: not starting another",
+				e.Name, e.Status, e.StartedAt.UTC().Format(time.RFC3339), h.Cooldown), nil
+		case e.Status == "RUNNING":
+			return fmt.Sprintf("execution %s is still running: wait for it, or stop it, before asking again", e.Name), nil
 		}
 	}
+	return "", nil
+}
 
+// start starts the incident's execution; one that already exists has handled the incident.
+func (h *Trigger) start(ctx context.Context, res TriggerResult, run Run) (TriggerResult, error) {
 	input, err := json.Marshal(run)
 	if err != nil {
 		return TriggerResult{}, err
@@ -290,14 +321,5 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 		res.Started, res.ExecutionARN = true, arn
 		res.Reason = "started " + res.ExecutionName
 	}
-	h.log(ctx, in.Source, res)
 	return res, nil
-}
-
-func (h *Trigger) log(ctx context.Context, source string, res TriggerResult) {
-	if h.Log == nil {
-		return
-	}
-	h.Log.InfoContext(ctx, "trigger", "source", source, "started", res.Started, "executionName", res.ExecutionName,
-		"reason", res.Reason, "ignored", res.Ignored)
 }
