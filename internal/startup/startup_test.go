@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
 	"testing"
 )
 
 func TestCheck(t *testing.T) {
 	var code int
 	exit = func(c int) { code = c }
-	t.Cleanup(func() { exit = nil })
+	t.Cleanup(func() { exit = os.Exit })
 
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))

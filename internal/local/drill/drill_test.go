@@ -27,8 +27,12 @@ func TestPlannedSwitchoverDrill(t *testing.T) {
 	interrupted, interrupt := context.WithCancel(ctx)
 	time.AfterFunc(time.Second, interrupt)
 	start := time.Now()
-	if _, err := env.Run(interrupted, []string{Switchover}); !errors.Is(err, context.Canceled) {
+	cut, err := env.Run(interrupted, []string{Switchover})
+	if !errors.Is(err, context.Canceled) {
 		t.Errorf("interrupted run: got %v, want context.Canceled", err)
+	}
+	if len(cut) != 1 || cut[0].Passed() {
+		t.Errorf("interrupted run: got %d reports (passed: %v), want one that did not pass", len(cut), len(cut) == 1 && cut[0].Passed())
 	}
 	if waited := time.Since(start); waited > 2*steady+10*time.Second {
 		t.Errorf("an interrupted scenario took %v to end", waited)

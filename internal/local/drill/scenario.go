@@ -44,6 +44,10 @@ func (e *Env) Run(ctx context.Context, names []string) ([]*ScenarioReport, error
 			fmt.Fprintf(e.opts.Progress, "\n▶ %s\n", name)
 		}
 		rep, err := e.runScenario(ctx, name)
+		if rep != nil && err != nil && ctx.Err() != nil {
+			// Its checks did not run: it must not read as passed.
+			rep.failf("interrupted before its checks ran: %v", ctx.Err())
+		}
 		if rep != nil {
 			reports = append(reports, rep)
 			if e.opts.Progress != nil {
