@@ -182,7 +182,7 @@ func (f *sfnService) start(req *request, in map[string]any) (any, error) {
 		return nil, errorf(http.StatusBadRequest, "ExecutionAlreadyExists", "Execution Already Exists: '%s'", arn)
 	}
 	e := &execution{arn: arn, stateMachine: smArn, name: name, input: input, status: ExecutionRunning, start: time.Now().UTC(), done: make(chan struct{})}
-	e.append("ExecutionStarted", e.start, "executionStartedEventDetails", map[string]any{"input": input, "inputDetails": map[string]bool{"truncated": false}})
+	e.addEvent("ExecutionStarted", e.start, "executionStartedEventDetails", map[string]any{"input": input, "inputDetails": map[string]bool{"truncated": false}})
 	f.executions[arn] = e
 	f.order = append(f.order, e)
 	f.s.goBackground(func(ctx context.Context) {
@@ -203,11 +203,11 @@ func (f *sfnService) start(req *request, in map[string]any) (any, error) {
 		e.stop = time.Now().UTC()
 		switch e.status {
 		case ExecutionSucceeded:
-			e.append("ExecutionSucceeded", e.stop, "executionSucceededEventDetails", map[string]any{"output": e.output, "outputDetails": map[string]bool{"truncated": false}})
+			e.addEvent("ExecutionSucceeded", e.stop, "executionSucceededEventDetails", map[string]any{"output": e.output, "outputDetails": map[string]bool{"truncated": false}})
 		case ExecutionFailed:
-			e.append("ExecutionFailed", e.stop, "executionFailedEventDetails", map[string]any{"error": e.errName, "cause": e.cause})
+			e.addEvent("ExecutionFailed", e.stop, "executionFailedEventDetails", map[string]any{"error": e.errName, "cause": e.cause})
 		case ExecutionAborted:
-			e.append("ExecutionAborted", e.stop, "executionAbortedEventDetails", map[string]any{})
+			e.addEvent("ExecutionAborted", e.stop, "executionAbortedEventDetails", map[string]any{})
 		}
 		close(e.done)
 	})
@@ -330,11 +330,11 @@ func RecordHistory(ctx context.Context, events ...HistoryEvent) error {
 		}
 		switch {
 		case ev.Type == "TaskFailed":
-			run.e.append(ev.Type, at, "taskFailedEventDetails", map[string]any{"resourceType": "lambda", "resource": "invoke", "error": ev.Error, "cause": ev.Cause})
+			run.e.addEvent(ev.Type, at, "taskFailedEventDetails", map[string]any{"resourceType": "lambda", "resource": "invoke", "error": ev.Error, "cause": ev.Cause})
 		case strings.HasSuffix(ev.Type, "StateEntered") && slices.Contains(stateKinds, strings.TrimSuffix(ev.Type, "StateEntered")):
-			run.e.append(ev.Type, at, "stateEnteredEventDetails", map[string]any{"name": ev.State, "input": ev.Data})
+			run.e.addEvent(ev.Type, at, "stateEnteredEventDetails", map[string]any{"name": ev.State, "input": ev.Data})
 		case strings.HasSuffix(ev.Type, "StateExited") && slices.Contains(stateKinds, strings.TrimSuffix(ev.Type, "StateExited")):
-			run.e.append(ev.Type, at, "stateExitedEventDetails", map[string]any{"name": ev.State, "output": ev.Data})
+			run.e.addEvent(ev.Type, at, "stateExitedEventDetails", map[string]any{"name": ev.State, "output": ev.Data})
 		default:
 			return fmt.Errorf("localcloud: %q is not a history event type a running execution adds", ev.Type)
 		}
@@ -342,8 +342,8 @@ func RecordHistory(ctx context.Context, events ...HistoryEvent) error {
 	return nil
 }
 
-// append must be called with sfnService.mu held (or before the execution is shared).
-func (e *execution) append(typ string, at time.Time, detailsKey string, details map[string]any) {
+// addEvent must be called with sfnService.mu held (or before the execution is shared).
+func (e *execution) addEvent(typ string, at time.Time, detailsKey string, details map[string]any) {
 	id := len(e.history) + 1
 	e.history = append(e.history, map[string]any{"timestamp": epochSeconds(at), "type": typ, "id": id, "previousEventId": id - 1, detailsKey: details})
 }
