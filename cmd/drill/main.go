@@ -110,7 +110,11 @@ func run() int {
 		fmt.Printf("%-11s %-6s %-9s %-9s %-10s %-6d %-5d %d\n", r.Name, verdict, r.RTO.Round(time.Millisecond), "≤ "+r.TargetRTO.String(), det,
 			r.Integrity.Acked, len(r.Integrity.Lost), len(r.Integrity.Duplicates))
 	}
-	if runErr != nil {
+	switch {
+	case errors.Is(runErr, context.Canceled):
+		fmt.Fprintln(os.Stderr, "drill: interrupted; the scenario in progress is reported as failed, its checks did not run")
+		code = 1
+	case runErr != nil:
 		fmt.Fprintln(os.Stderr, "drill: the drill could not finish:", runErr)
 		code = 1
 	}

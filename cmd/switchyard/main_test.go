@@ -24,7 +24,7 @@ var (
 // The CLI against localcloud through the real SDK clients. The state machine's executions are run
 // by a function that returns what the real machine's output looks like (the report with phases),
 // or fails as it would: the CLI's job is to start, follow and present them.
-func setup(t *testing.T, fail bool) (*localcloud.MemoryGlobalDatabase, config.Lookup) {
+func setup(t *testing.T, fail bool) (*localcloud.Server, *localcloud.MemoryGlobalDatabase, config.Lookup) {
 	t.Helper()
 	cloud, err := localcloud.Start(localcloud.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -66,7 +66,7 @@ func setup(t *testing.T, fail bool) (*localcloud.MemoryGlobalDatabase, config.Lo
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
 	env := map[string]string{"SWITCHYARD_REGION": "us-west-2", "GLOBAL_CLUSTER_ID": "todo-global", "LOCAL_CLUSTER_ARN": west,
 		"STATE_MACHINE_ARN": sm, "DISTRIBUTION_ID": "EDIST"}
-	return db, func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	return cloud, db, func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 }
 
 func runCLI(t *testing.T, getenv config.Lookup, args ...string) (string, error) {
@@ -88,7 +88,7 @@ func wantLines(t *testing.T, out string, want ...string) {
 }
 
 func TestStatusAndSwitchover(t *testing.T) {
-	_, getenv := setup(t, false)
+	_, _, getenv := setup(t, false)
 	out, err := runCLI(t, getenv, "status")
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestStatusAndSwitchover(t *testing.T) {
 // TestStatusShowsInconsistency: traffic left on a region that does not write (an activation
 // interrupted after the promotion), said in plain words.
 func TestStatusShowsInconsistency(t *testing.T) {
-	db, getenv := setup(t, false)
+	_, db, getenv := setup(t, false)
 	out, err := runCLI(t, getenv, "status", "-origin", "west-api")
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +129,7 @@ func TestStatusShowsInconsistency(t *testing.T) {
 }
 
 func TestReconcileStartsAReconcileRun(t *testing.T) {
-	_, getenv := setup(t, false)
+	_, _, getenv := setup(t, false)
 	out, err := runCLI(t, getenv, "reconcile", "-reason", "traffic left on us-east-1", "-poll", "20ms")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -138,7 +138,7 @@ func TestReconcileStartsAReconcileRun(t *testing.T) {
 }
 
 func TestFailedExecution(t *testing.T) {
-	_, getenv := setup(t, true)
+	_, _, getenv := setup(t, true)
 	out, err := runCLI(t, getenv, "failover", "-reason", "east is down", "-acknowledge-data-loss", "-poll", "20ms")
 	if err == nil || !strings.Contains(err.Error(), "execution failed") {
 		t.Fatalf("got %v, want the failed execution reported as an error", err)
@@ -147,7 +147,7 @@ func TestFailedExecution(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	_, getenv := setup(t, false)
+	_, _, getenv := setup(t, false)
 	tests := []struct {
 		args []string
 		want string

@@ -168,38 +168,44 @@ func (c *clients) activate(ctx context.Context, out io.Writer, mode failover.Mod
 // stream prints the execution's state transitions as they happen (GetExecutionHistory) and its
 // phases when it ends. Where the history is not available it reports the status only.
 func (c *clients) stream(ctx context.Context, out io.Writer, arn string, poll time.Duration) error {
-	history := true
-	var next *string
+	history := &historyFollower{sfn: c.sfn, arn: arn}
 	var start time.Time
-	for {
-		if history {
-			h, err := c.sfn.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), NextToken: next, MaxResults: 100})
-			var api smithy.APIError
-			switch {
-			case errors.As(err, &api) && (api.ErrorCode() == "UnknownOperationException" || api.ErrorCode() == "AccessDeniedException"):
-				history = false
-			case err != nil:
-				return fmt.Errorf("sfn GetExecutionHistory: %w", err)
-			default:
-				for _, ev := range h.Events {
-					at := aws.ToTime(ev.Timestamp)
-					if start.IsZero() {
-						start = at
-					}
-					if line := transition(ev); line != "" {
-						fmt.Fprintf(out, "  +%7.1fs  %s\n", at.Sub(start).Seconds(), line)
-					}
-				}
-				if h.NextToken != nil {
-					next = h.NextToken
-				}
+	follow := func() error {
+		if history == nil {
+			return nil
+		}
+		events, err := history.next(ctx)
+		var api smithy.APIError
+		switch {
+		case errors.As(err, &api) && (api.ErrorCode() == "UnknownOperationException" || api.ErrorCode() == "AccessDeniedException"):
+			history = nil
+		case err != nil:
+			return fmt.Errorf("sfn GetExecutionHistory: %w", err)
+		}
+		for _, ev := range events {
+			at := aws.ToTime(ev.Timestamp)
+			if start.IsZero() {
+				start = at
 			}
+			if line := transition(ev); line != "" {
+				fmt.Fprintf(out, "  +%7.1fs  %s\n", at.Sub(start).Seconds(), line)
+			}
+		}
+		return nil
+	}
+	for {
+		if err := follow(); err != nil {
+			return err
 		}
 		e, err := c.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
 		if err != nil {
 			return fmt.Errorf("sfn DescribeExecution: %w", err)
 		}
 		if e.Status != sfntypes.ExecutionStatusRunning {
+			// The events between the last read and the end (the execution's own end among them).
+			if err := follow(); err != nil {
+				return err
+			}
 			if err := c.describe(ctx, out, arn); err != nil {
 				return err
 			}
@@ -208,7 +214,7 @@ func (c *clients) stream(ctx context.Context, out io.Writer, arn string, poll ti
 			}
 			return nil
 		}
-		if !history {
+		if history == nil {
 			fmt.Fprintf(out, "  running...\n")
 		}
 		select {
@@ -216,6 +222,51 @@ func (c *clients) stream(ctx context.Context, out io.Writer, arn string, poll ti
 			return fmt.Errorf("stopped watching (the execution goes on): %w", ctx.Err())
 		case <-time.After(poll):
 		}
+	}
+}
+
+// historyAPI is the part of the Step Functions client the follower uses.
+type historyAPI interface {
+	GetExecutionHistory(ctx context.Context, in *sfn.GetExecutionHistoryInput, opts ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
+}
+
+// historyFollower reads an execution's history across polls, each event once. The last page of a
+// running execution carries no NextToken, and reading it again returns the events already seen
+// with the new ones after them: the follower re-reads from the token of the last page it read and
+// keeps only the events newer than the last one it returned.
+type historyFollower struct {
+	sfn    historyAPI
+	arn    string
+	page   *string // the token that fetched the last page; nil for the first
+	lastID int64
+}
+
+// next returns the events added since the previous call, oldest first.
+func (f *historyFollower) next(ctx context.Context) ([]sfntypes.HistoryEvent, error) {
+	var out []sfntypes.HistoryEvent
+	restarted := false
+	for {
+		h, err := f.sfn.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(f.arn), NextToken: f.page, MaxResults: 100})
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "InvalidToken" && f.page != nil && !restarted {
+			// Tokens expire after 24 hours: start again from the first page, once; the ids keep
+			// it exact.
+			f.page, restarted = nil, true
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		for _, ev := range h.Events {
+			if ev.Id > f.lastID {
+				out = append(out, ev)
+				f.lastID = ev.Id
+			}
+		}
+		if h.NextToken == nil {
+			return out, nil
+		}
+		f.page = h.NextToken
 	}
 }
 

@@ -13,15 +13,13 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/startup"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
 	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.AwaitVars)
-	if err != nil {
-		log.Error("failover-await cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	startup.Check(log, "failover-await", "configuration", err)
 	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID}
 	h := &failover.AwaitPromotion{DB: db, Region: d.Region, LocalClusterARN: d.LocalClusterARN}
 	lambda.Start(failover.Logged(log, "await", h.Handle))

@@ -13,15 +13,13 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/startup"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
 	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.NotifyVars)
-	if err != nil {
-		log.Error("failover-notify cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	startup.Check(log, "failover-notify", "configuration", err)
 	h := &failover.Notify{Notifier: &awsadapter.Notifier{SNS: sns.NewFromConfig(cfg), TopicARN: d.TopicARN}, Region: d.Region}
 	lambda.Start(failover.Logged(log, "notify", h.Handle))
 }

@@ -16,24 +16,19 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
 	"github.com/switchyard-dr/switchyard/internal/failover/httpprobe"
 	"github.com/switchyard-dr/switchyard/internal/lease/dynamolease"
+	"github.com/switchyard-dr/switchyard/internal/startup"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
 	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.PreflightVars)
-	if err != nil {
-		log.Error("failover-preflight cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	startup.Check(log, "failover-preflight", "configuration", err)
 	lc, err := config.LoadOrchestratorLease(os.LookupEnv)
 	var lp dynamolease.OrchestratorPorts
 	if err == nil {
 		lp, err = dynamolease.ForOrchestrator(cfg, lc)
 	}
-	if err != nil {
-		log.Error("failover-preflight cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	startup.Check(log, "failover-preflight", "writer lease", err)
 	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), CloudWatch: cloudwatch.NewFromConfig(cfg),
 		GlobalClusterID: d.GlobalClusterID, LagMetric: d.LagMetric}
 	h := &failover.Preflight{DB: db, Prober: httpprobe.New(d.ProbeTimeout), Region: d.Region,

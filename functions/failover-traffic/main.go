@@ -15,15 +15,13 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
 	"github.com/switchyard-dr/switchyard/internal/lease/dynamolease"
+	"github.com/switchyard-dr/switchyard/internal/startup"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
 	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.TrafficVars)
-	if err != nil {
-		log.Error("failover-traffic cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	startup.Check(log, "failover-traffic", "configuration", err)
 	lc, err := config.LoadOrchestratorLease(os.LookupEnv)
 	var lp dynamolease.OrchestratorPorts
 	if err == nil {
@@ -32,10 +30,7 @@ func main() {
 	if err == nil && lp.Reader == nil {
 		err = errors.New("LEASE_GRANTORS is not set: the traffic step fences every change with the writer lease's epoch")
 	}
-	if err != nil {
-		log.Error("failover-traffic cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	startup.Check(log, "failover-traffic", "writer lease", err)
 	traffic := awsadapter.NewTrafficSwitch(cfg, d)
 	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID}
 	h := &failover.SwapTraffic{DB: db, Traffic: traffic, Lease: lp.Reader, Region: d.Region, LocalClusterARN: d.LocalClusterARN, LocalTarget: d.LocalTarget()}

@@ -14,19 +14,17 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
+	"github.com/switchyard-dr/switchyard/internal/startup"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
 	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.TriggerVars)
-	if err != nil {
-		log.Error("failover-trigger cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	startup.Check(log, "failover-trigger", "configuration", err)
 	h := &failover.Trigger{
 		Executions: &awsadapter.Executions{SFN: sfn.NewFromConfig(cfg), StateMachineARN: d.StateMachineARN},
 		Region:     d.Region, AccountID: failover.ARNAccount(d.StateMachineARN), AlarmNames: d.AlarmNames, ReconcileAlarmNames: d.ReconcileAlarmNames, Cooldown: d.Cooldown, Log: log,
 		StateMachineARN: d.StateMachineARN, MaxRedrives: d.RedriveMax, RedriveBackoff: d.RedriveBackoff,
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(failover.Logged(log, "trigger", h.Handle))
 }

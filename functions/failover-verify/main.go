@@ -14,15 +14,13 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
 	"github.com/switchyard-dr/switchyard/internal/failover/httpprobe"
+	"github.com/switchyard-dr/switchyard/internal/startup"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
 	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.VerifyVars)
-	if err != nil {
-		log.Error("failover-verify cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	startup.Check(log, "failover-verify", "configuration", err)
 	prober := httpprobe.New(d.HTTPTimeout)
 	prober.Token = (&httpprobe.ClientCredentials{TokenURL: d.CanaryTokenURL, Scope: d.CanaryScope, Client: prober.Client,
 		Credentials: awsadapter.ClientSecret(secretsmanager.NewFromConfig(cfg), d.CanaryClientSecretARN)}).Token

@@ -14,19 +14,17 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
 	"github.com/switchyard-dr/switchyard/internal/failover/httpprobe"
+	"github.com/switchyard-dr/switchyard/internal/startup"
 )
 
 func main() {
 	log := lambdacontext.NewLogger()
 	d, cfg, err := awsadapter.Load(context.Background(), os.LookupEnv, config.ProberVars)
-	if err != nil {
-		log.Error("peer-prober cannot start", "error", err.Error())
-		os.Exit(1)
-	}
+	startup.Check(log, "peer-prober", "configuration", err)
 	h := &failover.PeerProbe{
 		Prober: httpprobe.New(d.ProbeTimeout), Metrics: &awsadapter.ProbeMetrics{CloudWatch: cloudwatch.NewFromConfig(cfg), Namespace: d.MetricNamespace},
 		Region: d.Region, PeerAPIURL: d.PeerAPIURL, PublicURL: d.PublicURL, LocalAPIURL: d.LocalAPIURL,
-		Samples: d.ProbeSamples, Interval: d.ProbeInterval, Timeout: d.ProbeTimeout, Log: log,
+		Samples: d.ProbeSamples, Interval: d.ProbeInterval, Timeout: d.ProbeTimeout,
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(failover.Logged(log, "probe", h.Handle))
 }

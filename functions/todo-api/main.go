@@ -3,14 +3,13 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/db"
+	"github.com/switchyard-dr/switchyard/internal/startup"
 	"github.com/switchyard-dr/switchyard/internal/todo"
 	"github.com/switchyard-dr/switchyard/internal/todo/mysqlstore"
 	"github.com/switchyard-dr/switchyard/internal/todoapi"
@@ -19,22 +18,15 @@ import (
 
 func main() {
 	ctx := context.Background()
+	log := lambdacontext.NewLogger()
 	cfg, err := config.TodoAPIFromEnv()
-	exitOn("configuration", err)
+	startup.Check(log, "todo-api", "configuration", err)
 	tracer := tracing.New(cfg.Tracing)
 	awsCfg, err := db.AWSConfig(ctx, cfg.DB, tracer)
-	exitOn("AWS configuration", err)
+	startup.Check(log, "todo-api", "AWS configuration", err)
 	pools, err := db.OpenPools(ctx, cfg.DB, db.Deps{AWS: awsCfg, Tracer: tracer})
-	exitOn("database", err)
+	startup.Check(log, "todo-api", "database", err)
 	svc := todo.NewService(mysqlstore.New(pools.ReadWrite, cfg.DB.QueryTimeout).WithReadOnly(pools.ReadOnly).WithWriterLease(cfg.LeaseHolder))
-	h := todoapi.New(svc, todoapi.Options{Region: cfg.Region, Version: cfg.Version, Logger: lambdacontext.NewLogger(), OriginSecrets: cfg.OriginSecrets})
+	h := todoapi.New(svc, todoapi.Options{Region: cfg.Region, Version: cfg.Version, Logger: log, OriginSecrets: cfg.OriginSecrets})
 	lambda.Start(h.Handle)
-}
-
-// exitOn ends the cold start with the reason: Lambda reports it as Runtime.ExitError with this output.
-func exitOn(what string, err error) {
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "todo-api: %s: %v\n", what, err)
-		os.Exit(1)
-	}
 }

@@ -26,6 +26,9 @@ func Logged[In, Out any](log *slog.Logger, step string, h func(context.Context, 
 			out, err = h(ctx, in)
 		}
 		attrs := []any{"step", step, "durationMs", time.Since(start).Milliseconds()}
+		if r, ok := any(out).(interface{ LogAttrs() []any }); ok && err == nil {
+			attrs = append(attrs, r.LogAttrs()...)
+		}
 		if err != nil {
 			t := reflect.TypeOf(err)
 			if t.Kind() == reflect.Pointer {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 )
@@ -30,7 +29,6 @@ type PeerProbe struct {
 	Samples     int
 	Interval    time.Duration
 	Timeout     time.Duration
-	Log         *slog.Logger
 	Now         func() time.Time
 	// Sleep waits between samples; nil waits on a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -89,17 +87,22 @@ func (p *PeerProbe) Handle(ctx context.Context, _ json.RawMessage) (ProbeReport,
 	if err := p.Metrics.PublishProbes(ctx, rep.Peer, rep.Public, rep.Consistency); err != nil {
 		return rep, fmt.Errorf("publish %d peer, %d public and %d consistency samples: %w", len(rep.Peer), len(rep.Public), len(rep.Consistency), err)
 	}
-	if p.Log != nil {
-		healthy := 0
-		for _, s := range rep.Peer {
+	return rep, nil
+}
+
+// LogAttrs are the report's counts on the invocation's log line (see Logged).
+func (r ProbeReport) LogAttrs() []any {
+	healthy := func(samples []Sample) int {
+		n := 0
+		for _, s := range samples {
 			if s.Healthy {
-				healthy++
+				n++
 			}
 		}
-		p.Log.InfoContext(ctx, "probe", "samples", len(rep.Peer), "peerHealthy", healthy, "expectPeerWriter", rep.ExpectPeerWriter,
-			"inconsistencies", rep.Inconsistencies)
+		return n
 	}
-	return rep, nil
+	return []any{"samples", len(r.Peer), "peerHealthy", healthy(r.Peer), "publicHealthy", healthy(r.Public), "expectPeerWriter", r.ExpectPeerWriter,
+		"inconsistencies", r.Inconsistencies}
 }
 
 // probe asks baseURL's /health under the timeout; a timeout reports the time waited as the latency.

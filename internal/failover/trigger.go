@@ -274,6 +274,14 @@ type TriggerResult struct {
 	Joined  bool     `json:"joined,omitempty"`
 	Reason  string   `json:"reason"`
 	Ignored []string `json:"ignored,omitempty"`
+	// Source is what the trigger was invoked by: sns, eventbridge, manual or execution.
+	Source string `json:"source,omitempty"`
+}
+
+// LogAttrs are the result's fields on the invocation's one log line (see Logged).
+func (r TriggerResult) LogAttrs() []any {
+	return []any{"source", r.Source, "started", r.Started, "joined", r.Joined, "executionName", r.ExecutionName,
+		"reason", r.Reason, "ignored", r.Ignored}
 }
 
 // Trigger starts this region's state machine for an incident: an ALARM of one of the configured
@@ -362,7 +370,7 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 			run = Run{Region: h.Region, Mode: ModeReconcile, Reason: "watchdog alarm", Incident: res.ExecutionName, DetectedAt: first.ChangedAt.Truncate(time.Second)}
 		default:
 			res.Reason = "no configured alarm of this stack is in ALARM: nothing to do"
-			h.log(ctx, in.Source, res)
+			res.Source = in.Source
 			return res, nil
 		}
 	}
@@ -381,7 +389,7 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 			res.Joined, res.ExecutionName, res.ExecutionARN = true, e.Name, e.ARN
 			res.Reason = fmt.Sprintf("execution %s is running and converging this region: this notification joins it", e.Name)
 		}
-		h.log(ctx, in.Source, res)
+		res.Source = in.Source
 		return res, nil
 	}
 	var recent []ExecutionSummary
@@ -397,7 +405,7 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 		res.Reason = fmt.Sprintf("execution %s (%s) started at %s, within the cooldown of %s: not starting another; "+
 			"check `switchyard status` and ask again after the cooldown",
 			e.Name, e.Status, e.StartedAt.UTC().Format(time.RFC3339), h.Cooldown)
-		h.log(ctx, in.Source, res)
+		res.Source = in.Source
 		return res, nil
 	}
 
@@ -416,7 +424,7 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 		res.Started, res.ExecutionARN = true, arn
 		res.Reason = "started " + res.ExecutionName
 	}
-	h.log(ctx, in.Source, res)
+	res.Source = in.Source
 	return res, nil
 }
 
@@ -433,7 +441,7 @@ func (h *Trigger) redrive(ctx context.Context, c ExecutionChange) (TriggerResult
 	res := TriggerResult{ExecutionName: c.Name}
 	done := func(format string, args ...any) (TriggerResult, error) {
 		res.Reason = fmt.Sprintf(format, args...)
-		h.log(ctx, "execution", res)
+		res.Source = "execution"
 		return res, nil
 	}
 	switch {
@@ -520,12 +528,4 @@ func ARNAccount(arn string) string {
 		return ""
 	}
 	return parts[4]
-}
-
-func (h *Trigger) log(ctx context.Context, source string, res TriggerResult) {
-	if h.Log == nil {
-		return
-	}
-	h.Log.InfoContext(ctx, "trigger", "source", source, "started", res.Started, "joined", res.Joined, "executionName", res.ExecutionName,
-		"reason", res.Reason, "ignored", res.Ignored)
 }

@@ -127,7 +127,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	}()
 	switch {
 	case !found:
-		out = outcome{resp: h.problem(problemKind{http.StatusNotFound, ProblemNotFound, "No such resource", ""},
+		out = outcome{resp: h.problem(errorKinds[codeNoRoute],
 			"Nothing is served at "+path+"; the API serves /todos, /todos/{id}, /health and /v1.")}
 	case !(r == routeHealth && method == http.MethodGet) && !h.fromEdge(req):
 		out = outcome{resp: h.problem(problemKind{http.StatusForbidden, ProblemNotThroughEdge, "Not through the edge", ""},
@@ -208,7 +208,7 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 			return h.v1Delete(ctx, req)
 		}
 	}
-	resp := h.problem(problemKind{http.StatusMethodNotAllowed, ProblemMethodNotAllowed, "Method not allowed", ""},
+	resp := h.problem(errorKinds[codeMethodNotAllowed],
 		fmt.Sprintf("%s does not accept %s; it accepts %s.", r.name, method, r.allow))
 	resp.Headers["Allow"] = r.allow
 	return outcome{resp: resp}
@@ -456,7 +456,7 @@ func (h *Handler) body(req events.APIGatewayV2HTTPRequest, allowed ...string) (f
 	ct := header(req, "content-type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
-		out := outcome{resp: h.problem(problemKind{http.StatusUnsupportedMediaType, ProblemUnsupportedMedia, "Unsupported media type", ""},
+		out := outcome{resp: h.problem(errorKinds[codeUnsupportedMedia],
 			"Send the body as JSON with Content-Type: application/json.")}
 		return nil, &out
 	}
@@ -482,7 +482,7 @@ func (h *Handler) body(req events.APIGatewayV2HTTPRequest, allowed ...string) (f
 }
 
 func (h *Handler) tooLarge() *outcome {
-	out := outcome{resp: h.problem(problemKind{http.StatusRequestEntityTooLarge, ProblemPayloadTooLarge, "Body too large", ""},
+	out := outcome{resp: h.problem(errorKinds[codeTooLarge],
 		fmt.Sprintf("The body is over %d bytes.", MaxBodyBytes))}
 	return &out
 }

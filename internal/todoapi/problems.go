@@ -43,8 +43,22 @@ type problemKind struct {
 	retryAfter string
 }
 
-// errorKinds is the one table from domain error codes to HTTP.
+// Problems of the HTTP request itself, found before the todo service is asked; their codes sit in
+// errorKinds beside the domain's.
+const (
+	codeNoRoute          = "http:no-route"
+	codeMethodNotAllowed = "http:method-not-allowed"
+	codeUnsupportedMedia = "http:unsupported-media-type"
+	codeTooLarge         = "http:payload-too-large"
+)
+
+// errorKinds is the one table from error codes, the domain's and the request's, to HTTP.
 var errorKinds = map[string]problemKind{
+	codeNoRoute:          {http.StatusNotFound, ProblemNotFound, "No such resource", ""},
+	codeMethodNotAllowed: {http.StatusMethodNotAllowed, ProblemMethodNotAllowed, "Method not allowed", ""},
+	codeUnsupportedMedia: {http.StatusUnsupportedMediaType, ProblemUnsupportedMedia, "Unsupported media type", ""},
+	codeTooLarge:         {http.StatusRequestEntityTooLarge, ProblemPayloadTooLarge, "Body too large", ""},
+
 	todo.EINVALID:      {http.StatusBadRequest, ProblemInvalidRequest, "The request is not valid", ""},
 	todo.ENOTFOUND:     {http.StatusNotFound, ProblemNotFound, "No such todo", ""},
 	todo.EPRECONDITION: {http.StatusPreconditionFailed, ProblemPreconditionFailed, "The todo changed since it was read", ""},

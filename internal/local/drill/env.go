@@ -105,6 +105,15 @@ type Env struct {
 	stopProb context.CancelFunc
 	det      *detection
 
+	// scenarioRuns counts the scenarios run so far; only Run's goroutine touches it.
+	scenarioRuns int
+
+	// Every goroutine the environment starts runs under background (derived from Start's
+	// context, so a Ctrl-C stops them too) and is counted in tasks; Close cancels and waits.
+	background context.Context
+	stopTasks  context.CancelFunc
+	tasks      sync.WaitGroup
+
 	lease *leaseWorld
 
 	mu         sync.Mutex
@@ -182,6 +191,7 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 		opts.BuildDir = filepath.Join(root, ".build", "drill")
 	}
 	e := &Env{opts: opts, log: slog.New(slog.NewTextHandler(io.Discard, nil)), runID: strconv.FormatInt(time.Now().UnixMilli(), 36)}
+	e.background, e.stopTasks = context.WithCancel(ctx)
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -250,7 +260,9 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 	signals := &edge.SignalCache{Lookup: e.signal.Lookup, TTL: 250 * time.Millisecond, Timeout: 200 * time.Millisecond, MaxStale: 5 * time.Second}
 	e.edgeSrv = &http.Server{Handler: &edgeproxy.Proxy{Origin: e.origin, Handler: &edge.Handler{Signals: signals},
 		DistributionID: distributionID, OnRoute: e.onRoute}, ReadHeaderTimeout: 5 * time.Second}
-	go e.edgeSrv.Serve(e.edgeLn) //nolint:errcheck // ends with ErrServerClosed at Close
+	e.goTask(func(context.Context) {
+		e.edgeSrv.Serve(e.edgeLn) //nolint:errcheck // ends with ErrServerClosed at Close
+	})
 	if err := e.waitServing(ctx, e.A, 20*time.Second); err != nil {
 		return nil, err
 	}
@@ -600,7 +612,9 @@ func (e *Env) waitServing(ctx context.Context, r *Region, limit time.Duration) e
 			return nil
 		}
 		last = fmt.Sprint(h, err)
-		time.Sleep(100 * time.Millisecond)
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
 	}
 	return fmt.Errorf("the edge did not serve /health from %s within %v (last: %s)", r.Name, limit, last)
 }
@@ -629,6 +643,16 @@ func getHealth(ctx context.Context, base string, timeout time.Duration) (health,
 	return h, err
 }
 
+// goTask runs f on a goroutine owned by the environment: f gets the environment's background
+// context, which ends at Close (or with Start's context), and Close waits for f to return.
+func (e *Env) goTask(f func(ctx context.Context)) {
+	e.tasks.Add(1)
+	go func() {
+		defer e.tasks.Done()
+		f(e.background)
+	}()
+}
+
 // trigger invokes a region's failover-trigger and records what it answered.
 func (e *Env) trigger(ctx context.Context, r *Region, event []byte) (string, error) {
 	ev := triggerEvent{At: time.Now(), Region: r.Name}
@@ -650,15 +674,16 @@ func (e *Env) trigger(ctx context.Context, r *Region, event []byte) (string, err
 // Close stops everything the environment started and checks that no process it started is left.
 func (e *Env) Close() error {
 	var errs []error
-	if e.stopProb != nil {
-		e.stopProb()
-		e.probers.Wait()
+	if e.stopTasks != nil {
+		e.stopTasks()
 	}
 	if e.edgeSrv != nil {
 		e.edgeSrv.Close()
 	} else if e.edgeLn != nil {
 		e.edgeLn.Close()
 	}
+	// Before the hosts and the emulator go: a task may still be talking to them.
+	e.tasks.Wait()
 	if e.signal != nil {
 		errs = append(errs, e.signal.Close())
 	}
@@ -699,4 +724,17 @@ func (e *Env) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sleep waits for d, or less when ctx ends first (then it returns ctx's error): no wait in the
+// drill ignores cancellation.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

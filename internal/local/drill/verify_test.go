@@ -142,3 +142,14 @@ func TestPreflightSaysWhatToInstall(t *testing.T) {
 		}
 	}
 }
+
+func TestCountOutcomes(t *testing.T) {
+	got := CountOutcomes([]Attempt{
+		{Op: "write", Status: 201}, {Op: "write", Status: 201}, {Op: "write", Status: 503},
+		{Op: "read", Err: "connection refused"}, {Op: "read", Status: 200},
+	})
+	want := map[string]int{"write 201": 2, "write 503": 1, "read no answer (connection refused)": 1, "read 200": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

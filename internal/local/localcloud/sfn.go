@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,8 @@ type execution struct {
 	status, output, errName, cause string
 	start, stop                    time.Time
 	done                           chan struct{}
+	// history is what GetExecutionHistory serves; guarded by sfnService.mu.
+	history []map[string]any
 }
 
 type sfnService struct {
@@ -107,8 +110,10 @@ func (f *sfnService) serve(w http.ResponseWriter, req *request) {
 		out, err = f.describe(in)
 	case "ListExecutions":
 		out, err = f.list(req, in)
+	case "GetExecutionHistory":
+		out, err = f.history(in)
 	default:
-		err = errorf(http.StatusBadRequest, "UnknownOperationException", "localcloud emulates StartExecution, DescribeExecution and ListExecutions, not %s", op)
+		err = errorf(http.StatusBadRequest, "UnknownOperationException", "localcloud emulates StartExecution, DescribeExecution, ListExecutions and GetExecutionHistory, not %s", op)
 	}
 	if err != nil {
 		writeJSONError(w, requestID, asAPIError(err))
@@ -177,10 +182,11 @@ func (f *sfnService) start(req *request, in map[string]any) (any, error) {
 		return nil, errorf(http.StatusBadRequest, "ExecutionAlreadyExists", "Execution Already Exists: '%s'", arn)
 	}
 	e := &execution{arn: arn, stateMachine: smArn, name: name, input: input, status: ExecutionRunning, start: time.Now().UTC(), done: make(chan struct{})}
+	e.addEvent("ExecutionStarted", e.start, "executionStartedEventDetails", map[string]any{"input": input, "inputDetails": map[string]bool{"truncated": false}})
 	f.executions[arn] = e
 	f.order = append(f.order, e)
 	f.s.goBackground(func(ctx context.Context) {
-		out, err := run(ctx, smArn, arn, input)
+		out, err := run(context.WithValue(ctx, runningKey{}, runningExecution{f, e}), smArn, arn, input)
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		var failure *ExecutionFailure
@@ -195,6 +201,14 @@ func (f *sfnService) start(req *request, in map[string]any) (any, error) {
 			e.status, e.output = ExecutionSucceeded, out
 		}
 		e.stop = time.Now().UTC()
+		switch e.status {
+		case ExecutionSucceeded:
+			e.addEvent("ExecutionSucceeded", e.stop, "executionSucceededEventDetails", map[string]any{"output": e.output, "outputDetails": map[string]bool{"truncated": false}})
+		case ExecutionFailed:
+			e.addEvent("ExecutionFailed", e.stop, "executionFailedEventDetails", map[string]any{"error": e.errName, "cause": e.cause})
+		case ExecutionAborted:
+			e.addEvent("ExecutionAborted", e.stop, "executionAbortedEventDetails", map[string]any{})
+		}
 		close(e.done)
 	})
 	return map[string]any{"executionArn": arn, "startDate": epochSeconds(e.start)}, nil
@@ -273,4 +287,140 @@ func (f *sfnService) list(req *request, in map[string]any) (any, error) {
 		out["nextToken"] = strconv.Itoa(offset + len(page))
 	}
 	return out, nil
+}
+
+// HistoryEvent is one event a running execution adds to its history: a state entered or exited,
+// or a task that failed. ExecutionStarted and the execution's end are recorded by the emulator.
+type HistoryEvent struct {
+	// Type is Step Functions' event type: TaskStateEntered, ChoiceStateExited, WaitStateEntered,
+	// TaskFailed, ... (any <Kind>StateEntered or <Kind>StateExited of the ASL's state kinds).
+	Type string
+	At   time.Time
+	// State is the state's name, for the StateEntered and StateExited events.
+	State string
+	// Data is the state's input (entered) or output (exited).
+	Data string
+	// Error and Cause describe a TaskFailed event.
+	Error, Cause string
+}
+
+type runningKey struct{}
+
+type runningExecution struct {
+	f *sfnService
+	e *execution
+}
+
+var stateKinds = []string{"Task", "Choice", "Wait", "Pass", "Succeed", "Fail", "Parallel", "Map"}
+
+// RecordHistory adds events to the history of the execution whose ExecutionRunner received ctx;
+// GetExecutionHistory serves them as they come. It refuses an event type Step Functions does not
+// have, and a ctx that is not an execution's.
+func RecordHistory(ctx context.Context, events ...HistoryEvent) error {
+	run, ok := ctx.Value(runningKey{}).(runningExecution)
+	if !ok {
+		return errors.New("localcloud: RecordHistory outside an execution: pass the context the ExecutionRunner received")
+	}
+	run.f.mu.Lock()
+	defer run.f.mu.Unlock()
+	for _, ev := range events {
+		at := ev.At
+		if at.IsZero() {
+			at = time.Now()
+		}
+		switch {
+		case ev.Type == "TaskFailed":
+			run.e.addEvent(ev.Type, at, "taskFailedEventDetails", map[string]any{"resourceType": "lambda", "resource": "invoke", "error": ev.Error, "cause": ev.Cause})
+		case strings.HasSuffix(ev.Type, "StateEntered") && slices.Contains(stateKinds, strings.TrimSuffix(ev.Type, "StateEntered")):
+			run.e.addEvent(ev.Type, at, "stateEnteredEventDetails", map[string]any{"name": ev.State, "input": ev.Data})
+		case strings.HasSuffix(ev.Type, "StateExited") && slices.Contains(stateKinds, strings.TrimSuffix(ev.Type, "StateExited")):
+			run.e.addEvent(ev.Type, at, "stateExitedEventDetails", map[string]any{"name": ev.State, "output": ev.Data})
+		default:
+			return fmt.Errorf("localcloud: %q is not a history event type a running execution adds", ev.Type)
+		}
+	}
+	return nil
+}
+
+// addEvent must be called with sfnService.mu held (or before the execution is shared).
+func (e *execution) addEvent(typ string, at time.Time, detailsKey string, details map[string]any) {
+	id := len(e.history) + 1
+	e.history = append(e.history, map[string]any{"timestamp": epochSeconds(at), "type": typ, "id": id, "previousEventId": id - 1, detailsKey: details})
+}
+
+// history serves GetExecutionHistory: pages of at most maxResults events (default 100, at most
+// 1000), oldest first unless reverseOrder, with a nextToken while more remain. A token is tied to
+// the execution and the order it was issued for, as Step Functions asks the other arguments to be
+// kept unchanged between pages.
+func (f *sfnService) history(in map[string]any) (any, error) {
+	arn := jsonStr(in, "executionArn")
+	if p := strings.Split(arn, ":"); len(p) != 8 || p[2] != "states" || p[5] != "execution" {
+		return nil, errorf(http.StatusBadRequest, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
+	}
+	maxResults := 100
+	if v, ok := in["maxResults"].(float64); ok {
+		switch {
+		case v < 0 || v > 1000:
+			return nil, errorf(http.StatusBadRequest, "ValidationException", "1 validation error detected: Value '%v' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000", v)
+		case v > 0:
+			maxResults = int(v)
+		}
+	}
+	reverse, _ := in["reverseOrder"].(bool)
+	includeData, ok := in["includeExecutionData"].(bool)
+	if !ok {
+		includeData = true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.executions[arn]
+	if !ok {
+		return nil, errorf(http.StatusBadRequest, "ExecutionDoesNotExist", "Execution Does Not Exist: '%s'", arn)
+	}
+	offset := 0
+	if tok := jsonStr(in, "nextToken"); tok != "" {
+		prefix := fmt.Sprintf("%s|%t|", e.name, reverse)
+		n, err := strconv.Atoi(strings.TrimPrefix(tok, prefix))
+		if !strings.HasPrefix(tok, prefix) || err != nil || n < 0 || n > len(e.history) {
+			return nil, errorf(http.StatusBadRequest, "InvalidToken", "Invalid Token: '%s'", tok)
+		}
+		offset = n
+	}
+	events := slices.Clone(e.history)
+	if reverse {
+		slices.Reverse(events)
+	}
+	page := []map[string]any{}
+	for i := offset; i < len(events) && len(page) < maxResults; i++ {
+		ev := events[i]
+		if !includeData {
+			ev = withoutData(ev)
+		}
+		page = append(page, ev)
+	}
+	out := map[string]any{"events": page}
+	if offset+len(page) < len(events) {
+		out["nextToken"] = fmt.Sprintf("%s|%t|%d", e.name, reverse, offset+len(page))
+	}
+	return out, nil
+}
+
+// withoutData drops the inputs and outputs from an event, as includeExecutionData=false does.
+func withoutData(ev map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range ev {
+		details, ok := v.(map[string]any)
+		if !ok || !strings.HasSuffix(k, "EventDetails") {
+			out[k] = v
+			continue
+		}
+		d := map[string]any{}
+		for dk, dv := range details {
+			if dk != "input" && dk != "output" {
+				d[dk] = dv
+			}
+		}
+		out[k] = d
+	}
+	return out
 }

@@ -3,11 +3,14 @@ package localcloud_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
 )
@@ -216,5 +219,121 @@ func TestCloseAbortsRunningExecutions(t *testing.T) {
 	s.Close()
 	if st, err := s.WaitExecution(context.Background(), aws.ToString(out.ExecutionArn)); err != nil || st != localcloud.ExecutionAborted {
 		t.Errorf("after Close: %q, %v; want ABORTED", st, err)
+	}
+}
+
+func TestGetExecutionHistory(t *testing.T) {
+	s := start(t, localcloud.Options{})
+	release := make(chan struct{})
+	recorded := make(chan error, 1)
+	sm := s.StateMachineARN(west, "history")
+	s.AddStateMachine(sm, func(ctx context.Context, _, _, input string) (string, error) {
+		var evs []localcloud.HistoryEvent
+		for i := range 3 {
+			evs = append(evs, localcloud.HistoryEvent{Type: "TaskStateEntered", State: fmt.Sprintf("Step%d", i), Data: input},
+				localcloud.HistoryEvent{Type: "TaskStateExited", State: fmt.Sprintf("Step%d", i), Data: `{"ok":true}`})
+		}
+		recorded <- localcloud.RecordHistory(ctx, evs...)
+		<-release
+		return `{"done":true}`, nil
+	})
+	c := sfn.NewFromConfig(s.Config(west), func(o *sfn.Options) { o.RetryMaxAttempts = 1 })
+	started, err := startExec(t, c, sm, "h-1", `{"in":1}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-recorded; err != nil {
+		t.Fatalf("RecordHistory: %v", err)
+	}
+	arn := started.ExecutionArn
+
+	// Pages of two: the last page of a running execution has no NextToken, and re-reading from its
+	// token returns it again with what was added since.
+	var types []string
+	var next, lastPage *string
+	for {
+		h, err := c.GetExecutionHistory(ctx(t), &sfn.GetExecutionHistoryInput{ExecutionArn: arn, MaxResults: 2, NextToken: next})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range h.Events {
+			types = append(types, fmt.Sprintf("%d:%s", ev.Id, ev.Type))
+		}
+		if h.NextToken == nil {
+			lastPage = next
+			break
+		}
+		next = h.NextToken
+	}
+	want := "[1:ExecutionStarted 2:TaskStateEntered 3:TaskStateExited 4:TaskStateEntered 5:TaskStateExited 6:TaskStateEntered 7:TaskStateExited]"
+	if fmt.Sprint(types) != want {
+		t.Fatalf("history: got %v, want %s", types, want)
+	}
+	close(release)
+	if _, err := s.WaitExecution(ctx(t), aws.ToString(arn)); err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.GetExecutionHistory(ctx(t), &sfn.GetExecutionHistoryInput{ExecutionArn: arn, MaxResults: 2, NextToken: lastPage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.Events); n != 2 || h.Events[1].Type != sfntypes.HistoryEventTypeExecutionSucceeded || h.Events[1].Id != 8 ||
+		aws.ToString(h.Events[1].ExecutionSucceededEventDetails.Output) != `{"done":true}` {
+		t.Errorf("re-read of the last page: got %d events %+v, want event 7 again and 8 ExecutionSucceeded", n, h.Events)
+	}
+
+	rev, err := c.GetExecutionHistory(ctx(t), &sfn.GetExecutionHistoryInput{ExecutionArn: arn, ReverseOrder: true, IncludeExecutionData: aws.Bool(false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rev.Events) != 8 || rev.Events[0].Id != 8 {
+		t.Errorf("reverse order: got %d events, first id %d; want 8, newest first", len(rev.Events), rev.Events[0].Id)
+	}
+	if d := rev.Events[len(rev.Events)-2].StateEnteredEventDetails; d == nil || aws.ToString(d.Name) != "Step0" || d.Input != nil {
+		t.Errorf("without execution data: got %+v, want Step0's name and no input", d)
+	}
+	if d := rev.Events[len(rev.Events)-1].ExecutionStartedEventDetails; d == nil {
+		t.Error("the oldest event lacks its ExecutionStarted details")
+	}
+
+	for _, tc := range []struct {
+		name string
+		in   *sfn.GetExecutionHistoryInput
+		code string
+	}{
+		{"unknown execution", &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(strings.Replace(aws.ToString(arn), "h-1", "h-2", 1))}, "ExecutionDoesNotExist"},
+		{"not an execution ARN", &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(sm)}, "InvalidArn"},
+		{"forged token", &sfn.GetExecutionHistoryInput{ExecutionArn: arn, NextToken: aws.String("h-1|false|99")}, "InvalidToken"},
+		{"token of the other order", &sfn.GetExecutionHistoryInput{ExecutionArn: arn, NextToken: lastPage, ReverseOrder: true}, "InvalidToken"},
+		{"page too large", &sfn.GetExecutionHistoryInput{ExecutionArn: arn, MaxResults: 1001}, "ValidationException"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.GetExecutionHistory(ctx(t), tc.in)
+			var api smithy.APIError
+			if !errors.As(err, &api) || api.ErrorCode() != tc.code {
+				t.Errorf("got %v, want %s", err, tc.code)
+			}
+		})
+	}
+
+	if err := localcloud.RecordHistory(context.Background(), localcloud.HistoryEvent{Type: "TaskStateEntered"}); err == nil {
+		t.Error("RecordHistory outside an execution: got no error")
+	}
+}
+
+func TestRecordHistoryRefusesUnknownEvents(t *testing.T) {
+	s := start(t, localcloud.Options{})
+	sm := s.StateMachineARN(west, "strict")
+	got := make(chan error, 1)
+	s.AddStateMachine(sm, func(ctx context.Context, _, _, _ string) (string, error) {
+		got <- localcloud.RecordHistory(ctx, localcloud.HistoryEvent{Type: "StepStarted", State: "x"})
+		return "{}", nil
+	})
+	c := sfn.NewFromConfig(s.Config(west), func(o *sfn.Options) { o.RetryMaxAttempts = 1 })
+	if _, err := startExec(t, c, sm, "s-1", "{}"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err == nil || !strings.Contains(err.Error(), `"StepStarted" is not a history event type`) {
+		t.Errorf("got %v, want the unknown event type refused", err)
 	}
 }

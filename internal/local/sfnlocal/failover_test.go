@@ -9,13 +9,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
@@ -323,6 +326,24 @@ func TestLocalSwitchoverAndFailback(t *testing.T) {
 	}
 	if d.serving.Load() != "us-west-2" {
 		t.Errorf("public endpoint: serves %s, want us-west-2", d.serving.Load())
+	}
+	// The real machine's states reach the execution's history, as the operator CLI follows it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	h, err := sfn.NewFromConfig(d.cloud.Config("us-west-2")).GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(tr.ExecutionARN), MaxResults: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entered []string
+	for _, ev := range h.Events {
+		if ev.Type == sfntypes.HistoryEventTypeTaskStateEntered {
+			entered = append(entered, aws.ToString(ev.StateEnteredEventDetails.Name))
+		}
+	}
+	if got := strings.Join(slices.Compact(entered), ","); got != "Preflight,Promote,AwaitPromotion,SwapTraffic,Verify,NotifySuccess" ||
+		h.Events[0].Type != sfntypes.HistoryEventTypeExecutionStarted || h.Events[len(h.Events)-1].Type != sfntypes.HistoryEventTypeExecutionSucceeded {
+		t.Errorf("history: tasks entered %s, first %s, last %s; want Preflight..NotifySuccess between ExecutionStarted and ExecutionSucceeded",
+			got, h.Events[0].Type, h.Events[len(h.Events)-1].Type)
 	}
 
 	// Asked again within the cooldown, the trigger starts nothing.

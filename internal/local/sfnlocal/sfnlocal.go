@@ -169,6 +169,23 @@ func (m *Machine) node(ctx context.Context, node string, request []byte) (Result
 	return res, nil
 }
 
+// history turns the library's events into the Step Functions history events they stand for: states
+// entered and exited, and failed tasks. The execution's start and end are localcloud's own; retries
+// and catches have no event of their own in Step Functions' history.
+func history(events []Event) []localcloud.HistoryEvent {
+	var out []localcloud.HistoryEvent
+	for _, ev := range events {
+		at := time.UnixMilli(ev.TimestampMs)
+		switch {
+		case ev.Type == "StateEntered" || ev.Type == "StateExited":
+			out = append(out, localcloud.HistoryEvent{Type: ev.StateType + ev.Type, State: ev.State, At: at})
+		case ev.Type == "StateFailed" && ev.StateType == "Task":
+			out = append(out, localcloud.HistoryEvent{Type: "TaskFailed", At: at, Error: ev.Error, Cause: ev.Cause})
+		}
+	}
+	return out
+}
+
 // Runner runs the machine for localcloud's Step Functions: StartExecution there runs the real
 // definition here, and a failed execution reports the failing error and cause.
 func (m *Machine) Runner() localcloud.ExecutionRunner {
@@ -176,6 +193,9 @@ func (m *Machine) Runner() localcloud.ExecutionRunner {
 		name := executionArn[strings.LastIndex(executionArn, ":")+1:]
 		res, err := m.Run(ctx, Execution{ARN: executionArn, Name: name}, json.RawMessage(input))
 		if err != nil {
+			return "", err
+		}
+		if err := localcloud.RecordHistory(ctx, history(res.Events)...); err != nil {
 			return "", err
 		}
 		if res.Failed() {
