@@ -15,8 +15,8 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/config"
 	"github.com/switchyard-dr/switchyard/internal/failover"
 	"github.com/switchyard-dr/switchyard/internal/failover/awsadapter"
-	"github.com/switchyard-dr/switchyard/internal/lease/dynamolease"
 	"github.com/switchyard-dr/switchyard/internal/failover/httpprobe"
+	"github.com/switchyard-dr/switchyard/internal/lease/dynamolease"
 	"github.com/switchyard-dr/switchyard/internal/startup"
 )
 
