@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -27,12 +26,14 @@ func main() {
 	if err == nil {
 		lp, err = dynamolease.ForOrchestrator(cfg, lc)
 	}
-	if err == nil && lp.Reader == nil {
-		err = errors.New("LEASE_GRANTORS is not set: the traffic step fences every change with the writer lease's epoch")
-	}
 	startup.Check(log, "failover-traffic", "writer lease", err)
 	traffic := awsadapter.NewTrafficSwitch(cfg, d)
 	db := &awsadapter.GlobalDatabase{RDS: rds.NewFromConfig(cfg), GlobalClusterID: d.GlobalClusterID}
-	h := &failover.SwapTraffic{DB: db, Traffic: traffic, Lease: lp.Reader, Region: d.Region, LocalClusterARN: d.LocalClusterARN, LocalTarget: d.LocalTarget()}
+	lease := lp.Reader
+	if lease == nil {
+		// No writer lease deployed (LEASE_GRANTORS unset): the fencing token is observed instead.
+		lease = &failover.ObservedWriterLease{DB: db, Region: d.Region, LocalClusterARN: d.LocalClusterARN}
+	}
+	h := &failover.SwapTraffic{DB: db, Traffic: traffic, Lease: lease, Region: d.Region, LocalClusterARN: d.LocalClusterARN, LocalTarget: d.LocalTarget()}
 	lambda.Start(failover.Logged(log, "traffic", h.Handle))
 }

@@ -416,3 +416,42 @@ func TestStepsRecordEveryPhase(t *testing.T) {
 		t.Errorf("got outcome %s and switches %v, want activated and one switch", rep.Outcome, traffic.switches)
 	}
 }
+
+func TestObservedWriterLease(t *testing.T) {
+	now := time.Date(2026, 11, 21, 5, 30, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		topology   failover.Topology
+		wantHolder string
+		wantValid  bool
+	}{
+		{"this region writes", topo(west, ""), "us-west-2", true},
+		{"the other region writes", topo(east, ""), "us-east-1", false},
+		{"a promotion runs", topo(west, "switching-over"), "us-west-2", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := &failover.ObservedWriterLease{DB: &fakeDB{topology: tt.topology}, Region: "us-west-2", LocalClusterARN: west, Now: func() time.Time { return now }}
+			l, err := o.CurrentLease(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Holder != tt.wantHolder || l.Valid(now) != tt.wantValid {
+				t.Errorf("got %+v (valid %t), want holder %s valid %t", l, l.Valid(now), tt.wantHolder, tt.wantValid)
+			}
+			if tt.wantValid && l.Epoch != uint64(now.UnixMilli()) {
+				t.Errorf("epoch: got %d, want the observation time in ms", l.Epoch)
+			}
+		})
+	}
+	t.Run("a later observation carries a higher epoch", func(t *testing.T) {
+		at := now
+		o := &failover.ObservedWriterLease{DB: &fakeDB{topology: topo(west, "")}, Region: "us-west-2", LocalClusterARN: west, Now: func() time.Time { return at }}
+		first, _ := o.CurrentLease(context.Background())
+		at = at.Add(time.Millisecond)
+		second, _ := o.CurrentLease(context.Background())
+		if second.Epoch <= first.Epoch {
+			t.Errorf("epochs: %d then %d, want increasing", first.Epoch, second.Epoch)
+		}
+	})
+}

@@ -53,8 +53,10 @@ func loadDetection() (*detection, error) {
 	}
 	for _, ev := range asMap(tpl.Resources[trigger.LogicalID].Properties["Events"]) {
 		e := asMap(ev)
-		if e["Type"] == "EventBridgeRule" {
-			d.pattern = asMap(e["Properties"])["Pattern"]
+		// The trigger has a rule per source; the alarm rule is the one on CloudWatch's events.
+		pattern := asMap(e["Properties"])["Pattern"]
+		if e["Type"] == "EventBridgeRule" && fmt.Sprint(path(pattern, "source")) == "[aws.cloudwatch]" {
+			d.pattern = pattern
 		}
 	}
 	if d.pattern == nil {

@@ -283,7 +283,9 @@ func (e *Env) awaitAlarmExecution(ctx context.Context, r *Region, since time.Tim
 			_, err := e.awaitExecution(ctx, started.Result)
 			return err
 		}
-		time.Sleep(50 * time.Millisecond)
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
