@@ -26,7 +26,7 @@ func main() {
 	exitOn("AWS configuration", err)
 	pool, err := db.Open(ctx, cfg.DB, db.Deps{AWS: awsCfg, Tracer: tracer})
 	exitOn("database", err)
-	svc := todo.NewService(mysqlstore.New(pool, cfg.DB.QueryTimeout))
+	svc := todo.NewService(mysqlstore.New(pool, cfg.DB.QueryTimeout), cfg.CursorKey)
 	h := todoapi.New(svc, todoapi.Options{Region: cfg.Region, Version: cfg.Version, Logger: lambdacontext.NewLogger()})
 	lambda.Start(h.Handle)
 }

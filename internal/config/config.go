@@ -59,7 +59,14 @@ type TodoAPI struct {
 	Version string // APP_VERSION, "dev" when unset
 	DB      DB
 	Tracing bool // X-Ray: on when AWS_XRAY_DAEMON_ADDRESS is set (as Lambda does with tracing active)
+	// CursorKey (CURSOR_KEY) authenticates the pagination cursors the API hands out, so a client
+	// cannot make one up. Both regions need the same key for a cursor to survive a failover.
+	CursorKey []byte
 }
+
+// MinCursorKeyLength is the shortest CURSOR_KEY accepted, in bytes: HMAC-SHA256 wants a key of at
+// least its output size to be as strong as it can be.
+const MinCursorKeyLength = 32
 
 // Migrate is the migrate function's configuration.
 type Migrate struct {
@@ -89,6 +96,16 @@ func LoadTodoAPI(env Lookup) (TodoAPI, error) {
 	c := TodoAPI{Region: db.Region, Version: "dev", DB: db, Tracing: tracing(env)}
 	if v, ok := env("APP_VERSION"); ok && strings.TrimSpace(v) != "" {
 		c.Version = strings.TrimSpace(v)
+	}
+	switch key := get(env, "CURSOR_KEY"); {
+	case key == "":
+		errs = append(errs, fmt.Errorf("CURSOR_KEY is not set: set it to a random string of at least %d characters "+
+			"(openssl rand -base64 32), the same in both regions", MinCursorKeyLength))
+	case len(key) < MinCursorKeyLength:
+		// The length only: the key itself is a secret.
+		errs = append(errs, fmt.Errorf("CURSOR_KEY has %d characters; it needs at least %d (openssl rand -base64 32)", len(key), MinCursorKeyLength))
+	default:
+		c.CursorKey = []byte(key)
 	}
 	return c, errors.Join(errs...)
 }
