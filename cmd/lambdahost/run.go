@@ -41,7 +41,8 @@ func runToDo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("create the app database: %w", err)
 	}
-	cfg, err := src.load(map[string]string{"DB_AUTH": "dsn", "DB_DSN": dsn}, "todo-api", "migrate")
+	// A fresh cursor key per run: cursors need not outlive the local API.
+	cfg, err := src.load(map[string]string{"DB_AUTH": "dsn", "DB_DSN": dsn, "CURSOR_KEY": randomPassword() + randomPassword()}, "todo-api", "migrate")
 	if err != nil {
 		return err
 	}

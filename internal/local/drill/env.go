@@ -399,6 +399,8 @@ func (e *Env) startHost(ctx context.Context, r *Region, bins map[string]string) 
 	dbEnv := map[string]string{
 		"DB_AUTH": "dsn", "DB_DSN": r.DB.DSN(appUser, appPassword, appDatabase),
 		"DB_QUERY_TIMEOUT": "1s", "APP_VERSION": "drill",
+		// One key in both regions, as deployed: a cursor handed out before a failover still works after.
+		"CURSOR_KEY": "drill cursor key shared by both regions",
 	}
 	awsEnv := map[string]string{
 		"AWS_ENDPOINT_URL": e.Cloud.URL(), "AWS_ACCESS_KEY_ID": "AKIADRILL", "AWS_SECRET_ACCESS_KEY": "drill",

@@ -53,6 +53,7 @@ func todoFunctions(t testing.TB, dsn string) []lambdahost.Function {
 	for _, f := range all {
 		if f.Name == "todo-api" || f.Name == "migrate" {
 			f.Env["DB_AUTH"], f.Env["DB_DSN"] = "dsn", dsn
+			f.Env["CURSOR_KEY"] = "lambdahost tests' cursor key, 32+ bytes"
 			fns = append(fns, f)
 		}
 	}
