@@ -1,6 +1,6 @@
 // Package mysqlstore is the todo.Store on Aurora MySQL (MariaDB locally). Every statement is
 // parameterised and runs under a deadline (internal/db.QueryContext); driver errors become todo error
-// codes here, so that a read-only replica (MySQL errors 1290, 1836, 1792) is ENOTWRITER and an
+// codes here, so that a read-only replica (MySQL errors 1290, 1836, 1792, 1036) is ENOTWRITER and an
 // unreachable or slow database is EUNAVAILABLE.
 package mysqlstore
 
@@ -39,6 +39,7 @@ const (
 	errOptionPrevents     = 1290 // ER_OPTION_PREVENTS_STATEMENT: --read-only
 	errReadOnlyTx         = 1792 // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
 	errInnodbReadOnly     = 1836 // ER_READ_ONLY_MODE: innodb_read_only (Aurora readers)
+	errTableReadOnly      = 1036 // ER_OPEN_AS_READONLY: what MariaDB says under innodb_read_only
 	errLockDeadlock       = 1213 // ER_LOCK_DEADLOCK
 	errLockWaitTimeout    = 1205 // ER_LOCK_WAIT_TIMEOUT
 	errAccessDenied       = 1045
@@ -60,7 +61,7 @@ func classify(op string, err error) error {
 	switch {
 	case errors.As(err, &me):
 		switch me.Number {
-		case errOptionPrevents, errReadOnlyTx, errInnodbReadOnly:
+		case errOptionPrevents, errReadOnlyTx, errInnodbReadOnly, errTableReadOnly:
 			return todo.Wrap(todo.ENOTWRITER, err, "%s: the database in this region is read-only", op)
 		case errLockWaitTimeout, errAccessDenied, errTooManyConnections:
 			return todo.Wrap(todo.EUNAVAILABLE, err, "%s: the database is not accepting work", op)
