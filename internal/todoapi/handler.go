@@ -184,10 +184,11 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 	return outcome{resp: resp}
 }
 
-// fail turns an error into its response; internal causes are kept for the log.
+// fail turns an error into its response; the causes of 5xx responses (EINTERNAL among them) are kept
+// for the log.
 func (h *Handler) fail(err error) outcome {
 	out := outcome{resp: h.errorResponse(err)}
-	if out.resp.StatusCode >= 500 || todo.ErrorCode(err) == todo.EINTERNAL {
+	if out.resp.StatusCode >= 500 {
 		out.cause = err
 	}
 	return out

@@ -59,10 +59,8 @@ func (f fields) str(name string) (value string, present bool, err error) {
 	return value, true, nil
 }
 
+// jsonKind names the kind of a member already checked to be JSON, so raw is never empty.
 func jsonKind(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return "empty"
-	}
 	switch raw[0] {
 	case '{':
 		return "an object"
