@@ -16,7 +16,8 @@
 //	  "accountId": "123456789012",
 //	  "functions": {
 //	    "todo-api": {
-//	      "env": {"DB_AUTH": "dsn", "DB_DSN": "todo_app:secret@tcp(127.0.0.1:3306)/switchyard?parseTime=true"},
+//	      "env": {"DB_AUTH": "dsn", "DB_DSN": "todo_app:secret@tcp(127.0.0.1:3306)/switchyard?parseTime=true",
+//	              "CURSOR_KEY": "at least 32 random characters, e.g. openssl rand -base64 32"},
 //	      "timeout": "8s",
 //	      "memoryMB": 256,
 //	      "concurrency": 4,

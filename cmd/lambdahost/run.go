@@ -65,6 +65,8 @@ func runToDo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// One region and no lease renewer: the API's writer-lease check is off here (make drill runs
 	// it with the renewers and the grantors).
 	dbEnv["WRITER_LEASE"] = "off"
+	// A fresh cursor key per run: cursors need not outlive the local API.
+	dbEnv["CURSOR_KEY"] = randomPassword() + randomPassword()
 	cfg, err = src.load(dbEnv, "todo-api", "migrate")
 	if err != nil {
 		return err

@@ -26,7 +26,7 @@ func main() {
 	startup.Check(log, "todo-api", "AWS configuration", err)
 	pools, err := db.OpenPools(ctx, cfg.DB, db.Deps{AWS: awsCfg, Tracer: tracer})
 	startup.Check(log, "todo-api", "database", err)
-	svc := todo.NewService(mysqlstore.New(pools.ReadWrite, cfg.DB.QueryTimeout).WithReadOnly(pools.ReadOnly).WithWriterLease(cfg.LeaseHolder))
+	svc := todo.NewService(mysqlstore.New(pools.ReadWrite, cfg.DB.QueryTimeout).WithReadOnly(pools.ReadOnly).WithWriterLease(cfg.LeaseHolder), cfg.CursorKey)
 	h := todoapi.New(svc, todoapi.Options{Region: cfg.Region, Version: cfg.Version, Logger: log, OriginSecrets: cfg.OriginSecrets})
 	lambda.Start(h.Handle)
 }

@@ -76,11 +76,18 @@ type TodoAPI struct {
 	// check) when off. Off by default so that a deployment without the lease renewer keeps
 	// writing; the template turns it on.
 	LeaseHolder string
+	// CursorKey (CURSOR_KEY) authenticates the pagination cursors the API hands out, so a client
+	// cannot make one up. Both regions need the same key for a cursor to survive a failover.
+	CursorKey []byte
 }
 
 // MinOriginSecretLength is the shortest ORIGIN_SECRET accepted: it stands between the public and a
 // write that bypasses the edge, so it must not be guessable.
 const MinOriginSecretLength = 32
+
+// MinCursorKeyLength is the shortest CURSOR_KEY accepted, in bytes: HMAC-SHA256 wants a key of at
+// least its output size to be as strong as it can be.
+const MinCursorKeyLength = 32
 
 // Migrate is the migrate function's configuration.
 type Migrate struct {
@@ -145,6 +152,16 @@ func LoadTodoAPI(env Lookup) (TodoAPI, error) {
 		c.LeaseHolder = c.Region
 	default:
 		errs = append(errs, fmt.Errorf("WRITER_LEASE=%q is not on or off", v))
+	}
+	switch key := get(env, "CURSOR_KEY"); {
+	case key == "":
+		errs = append(errs, fmt.Errorf("CURSOR_KEY is not set: set it to a random string of at least %d characters "+
+			"(openssl rand -base64 32), the same in both regions", MinCursorKeyLength))
+	case len(key) < MinCursorKeyLength:
+		// The length only: the key itself is a secret.
+		errs = append(errs, fmt.Errorf("CURSOR_KEY has %d characters; it needs at least %d (openssl rand -base64 32)", len(key), MinCursorKeyLength))
+	default:
+		c.CursorKey = []byte(key)
 	}
 	return c, errors.Join(errs...)
 }

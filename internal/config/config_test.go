@@ -17,7 +17,8 @@ func env(vars map[string]string) config.Lookup {
 }
 
 func TestLoadTodoAPI(t *testing.T) {
-	base := map[string]string{"AWS_REGION": "eu-west-1", "DB_AUTH": "dsn", "DB_DSN": "app:pw@tcp(127.0.0.1:3306)/switchyard"}
+	base := map[string]string{"AWS_REGION": "eu-west-1", "DB_AUTH": "dsn", "DB_DSN": "app:pw@tcp(127.0.0.1:3306)/switchyard",
+		"CURSOR_KEY": "0123456789abcdef0123456789abcdef"}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {
@@ -73,6 +74,14 @@ func TestLoadTodoAPI(t *testing.T) {
 		{name: "timeout not a duration", vars: with("DB_QUERY_TIMEOUT", "3"), wantErr: []string{"DB_QUERY_TIMEOUT"}},
 		{name: "timeout too long", vars: with("DB_QUERY_TIMEOUT", "5m"), wantErr: []string{"DB_QUERY_TIMEOUT", "shorter than the function's timeout"}},
 		{name: "timeout zero", vars: with("DB_QUERY_TIMEOUT", "0s"), wantErr: []string{"DB_QUERY_TIMEOUT"}},
+		{name: "cursor key", vars: base, check: func(t *testing.T, c config.TodoAPI) {
+			if string(c.CursorKey) != "0123456789abcdef0123456789abcdef" {
+				t.Errorf("CursorKey = %q, want the CURSOR_KEY value", c.CursorKey)
+			}
+		}},
+		{name: "no cursor key", vars: with("CURSOR_KEY", "<unset>"), wantErr: []string{"CURSOR_KEY is not set", "openssl rand"}},
+		{name: "blank cursor key", vars: with("CURSOR_KEY", "   "), wantErr: []string{"CURSOR_KEY is not set"}},
+		{name: "short cursor key, not echoed", vars: with("CURSOR_KEY", "hunter2-hunter2-hunter2-hunter2"), wantErr: []string{"CURSOR_KEY has 31 characters", "at least 32"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package todo
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"time"
@@ -21,14 +22,16 @@ const maxKeyLength = 255
 
 // Service applies the domain rules on top of a Store.
 type Service struct {
-	store Store
-	now   func() time.Time
-	ids   *IDGenerator
+	store     Store
+	now       func() time.Time
+	ids       *IDGenerator
+	cursorKey []byte
 }
 
-// NewService returns a Service over store using the system clock.
-func NewService(store Store) *Service {
-	return &Service{store: store, now: time.Now, ids: &IDGenerator{}}
+// NewService returns a Service over store using the system clock. cursorKey authenticates the
+// pagination cursors it hands out (see encodeCursor).
+func NewService(store Store, cursorKey []byte) *Service {
+	return &Service{store: store, now: time.Now, ids: &IDGenerator{}, cursorKey: cursorKey}
 }
 
 // NewTodo is the input of Create and Replace: a task and an optional status (default todo).
@@ -79,7 +82,7 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 		q.Status = st
 	}
 	if in.Cursor != "" {
-		after, err := decodeCursor(in.Cursor)
+		after, err := s.decodeCursor(in.Cursor, q.Status)
 		if err != nil {
 			return Page{}, err
 		}
@@ -94,27 +97,46 @@ func (s *Service) List(ctx context.Context, in ListInput) (Page, error) {
 	page := Page{Items: items}
 	if len(items) > want {
 		page.Items = items[:want]
-		page.NextCursor = encodeCursor(page.Items[want-1].ID)
+		page.NextCursor = s.encodeCursor(page.Items[want-1].ID, q.Status)
 	}
 	return page, nil
 }
 
-// The cursor is the last ID of the page, as raw bytes in URL-safe base64: opaque to clients, and
-// checked on the way back in.
-func encodeCursor(id string) string {
+// A cursor is the last ID of the page followed by a MAC over that ID and the status filter, in
+// URL-safe base64 without padding. The MAC means the API only ever resumes from a position it handed
+// out, for the query it handed it out for: a made-up or edited cursor is refused instead of being
+// read as an arbitrary position.
+const (
+	cursorMACBytes = 16 // HMAC-SHA256 truncated: 128 bits are beyond guessing
+	cursorBytes    = 16 + cursorMACBytes
+)
+
+// cursorEncoding refuses non-zero padding bits, so each cursor has exactly one spelling.
+var cursorEncoding = base64.RawURLEncoding.Strict()
+
+func (s *Service) encodeCursor(id string, st Status) string {
 	b, err := ParseID(id)
 	if err != nil {
 		return ""
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return cursorEncoding.EncodeToString(append(b[:], s.cursorMAC(b, st)...))
 }
 
-func decodeCursor(c string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) != 16 {
-		return "", Invalid("cursor", "cursor is not one this API returned")
+func (s *Service) decodeCursor(c string, st Status) (string, error) {
+	b, err := cursorEncoding.DecodeString(c)
+	if err != nil || len(b) != cursorBytes || !hmac.Equal(b[16:], s.cursorMAC([16]byte(b[:16]), st)) {
+		return "", Invalid("cursor", "cursor is not one this API returned for this query; start again without a cursor")
 	}
-	return formatUUID([16]byte(b)), nil
+	return formatUUID([16]byte(b[:16])), nil
+}
+
+func (s *Service) cursorMAC(id [16]byte, st Status) []byte {
+	m := hmac.New(sha256.New, s.cursorKey)
+	m.Write([]byte("switchyard todo cursor v1\x00"))
+	m.Write([]byte(st))
+	m.Write([]byte{0})
+	m.Write(id[:])
+	return m.Sum(nil)[:cursorMACBytes]
 }
 
 // Get returns one Todo.

@@ -20,7 +20,8 @@ type Store interface {
 	// Update writes t's task, status and updatedAt when the stored version is expectedVersion, and
 	// returns the stored result with the version increased by one; ENOTFOUND or EPRECONDITION otherwise.
 	Update(ctx context.Context, t Todo, expectedVersion int64) (Todo, error)
-	// Delete removes a Todo; with expectedVersion > 0 only at that version (EPRECONDITION otherwise).
+	// Delete removes a Todo; with expectedVersion != 0 only at that version (EPRECONDITION otherwise:
+	// a negative version is how a precondition no todo can meet is passed on).
 	Delete(ctx context.Context, id string, expectedVersion int64) error
 	// Role reports whether the database accepts writes.
 	Role(ctx context.Context) (Role, error)

@@ -1,7 +1,9 @@
 package todo_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"sort"
 	"strings"
@@ -125,8 +127,10 @@ func TestErrorCode(t *testing.T) {
 func newService(t *testing.T) (*todo.Service, *memstore.Store) {
 	t.Helper()
 	s := memstore.New()
-	return todo.NewService(s), s
+	return todo.NewService(s, testCursorKey), s
 }
+
+var testCursorKey = []byte("test cursor key, 32 bytes long!!")
 
 func TestListPagesThroughEverythingOnce(t *testing.T) {
 	ctx := context.Background()
@@ -203,6 +207,71 @@ func TestListRejectsBadInput(t *testing.T) {
 		if !errors.As(err, &e) || e.Code != todo.EINVALID || e.Field != tt.field {
 			t.Errorf("List(%+v) = %v, want EINVALID on %s", tt.in, err, tt.field)
 		}
+	}
+}
+
+// A cursor resumes only where the API left off, for the query it was issued for: anything else a
+// client could send (a bare ID, a forged or edited MAC, another key's cursor, another spelling of the
+// same bytes, a cursor from another status filter) is refused.
+func TestCursorsAreAuthenticated(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newService(t)
+	for range 5 {
+		if _, _, err := svc.Create(ctx, todo.NewTodo{Task: "task", Status: todo.StatusDone}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := svc.List(ctx, todo.ListInput{Limit: 2})
+	if err != nil || page.NextCursor == "" {
+		t.Fatalf("first page: %v, cursor %q", err, page.NextCursor)
+	}
+	good := page.NextCursor
+	raw, err := base64.RawURLEncoding.DecodeString(good)
+	if err != nil || len(raw) != 32 {
+		t.Fatalf("cursor %q: %v, %d bytes; want 32 (ID and MAC)", good, err, len(raw))
+	}
+	if next, err := svc.List(ctx, todo.ListInput{Limit: 2, Cursor: good}); err != nil || next.Items[0].ID <= page.Items[1].ID {
+		t.Fatalf("List with the cursor handed out = %+v, %v; want the next page", next, err)
+	}
+	flipped := bytes.Clone(raw)
+	flipped[31] ^= 1
+	idEdited := bytes.Clone(raw)
+	idEdited[15] ^= 1
+	otherKey := todo.NewService(memstore.New(), []byte("another key, also 32 bytes long!"))
+	other := todo.ListInput{Limit: 2}
+	for range 5 {
+		otherKey.Create(ctx, todo.NewTodo{Task: "x"}, "")
+	}
+	otherPage, _ := otherKey.List(ctx, other)
+	// Base64 of 32 bytes leaves 2 padding bits; setting one spells the same bytes differently.
+	last := strings.IndexByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", good[len(good)-1])
+	respelled := good[:len(good)-1] + string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[last|1])
+	for _, tt := range []struct {
+		name   string
+		cursor string
+		status string
+	}{
+		{"bare 16-byte ID", base64.RawURLEncoding.EncodeToString(raw[:16]), ""},
+		{"MAC edited", base64.RawURLEncoding.EncodeToString(flipped), ""},
+		{"ID edited", base64.RawURLEncoding.EncodeToString(idEdited), ""},
+		{"MAC cut short", base64.RawURLEncoding.EncodeToString(raw[:31]), ""},
+		{"extra byte", base64.RawURLEncoding.EncodeToString(append(bytes.Clone(raw), 0)), ""},
+		{"padded", base64.URLEncoding.EncodeToString(raw), ""},
+		{"standard alphabet", base64.StdEncoding.EncodeToString(raw), ""},
+		{"non-canonical padding bits", respelled, ""},
+		{"issued by another key", otherPage.NextCursor, ""},
+		{"issued for another status filter", good, "done"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.cursor == good && tt.status == "" {
+				t.Fatal("the case does not change the cursor")
+			}
+			_, err := svc.List(ctx, todo.ListInput{Limit: 2, Cursor: tt.cursor, Status: tt.status})
+			var e *todo.Error
+			if !errors.As(err, &e) || e.Code != todo.EINVALID || e.Field != "cursor" {
+				t.Errorf("List with cursor %q = %v, want EINVALID on cursor", tt.cursor, err)
+			}
+		})
 	}
 }
 

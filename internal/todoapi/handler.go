@@ -214,10 +214,11 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest,
 	return outcome{resp: resp}
 }
 
-// fail turns an error into its response; internal causes are kept for the log.
+// fail turns an error into its response; the causes of 5xx responses (EINTERNAL among them) are kept
+// for the log.
 func (h *Handler) fail(err error) outcome {
 	out := outcome{resp: h.errorResponse(err)}
-	if out.resp.StatusCode >= 500 || todo.ErrorCode(err) == todo.EINTERNAL {
+	if out.resp.StatusCode >= 500 {
 		out.cause = err
 	}
 	return out
@@ -262,12 +263,9 @@ func (h *Handler) list(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 	q := req.QueryStringParameters
 	in := todo.ListInput{Cursor: q["cursor"], Status: q["status"]}
 	if v, ok := q["limit"]; ok {
-		n, err := strconv.Atoi(v)
+		n, err := parseLimit(v)
 		if err != nil {
-			return h.fail(todo.Invalid("limit", "limit must be a whole number between 1 and %d", todo.MaxPageSize))
-		}
-		if n == 0 {
-			n = -1 // an explicit 0 is out of range, not "the default"
+			return h.fail(err)
 		}
 		in.Limit = n
 	}
@@ -283,6 +281,23 @@ func (h *Handler) list(ctx context.Context, req events.APIGatewayV2HTTPRequest) 
 		body.NextCursor = &page.NextCursor
 	}
 	return h.jsonResponse(http.StatusOK, body)
+}
+
+// parseLimit accepts only plain decimal digits without a leading zero ("5", not "+5", "05" or " 5"):
+// one spelling per value, so that caches and logs keyed on the query see one request, not many.
+func parseLimit(v string) (int, error) {
+	bad := todo.Invalid("limit", "limit must be a whole number between 1 and %d, written without sign or leading zeros", todo.MaxPageSize)
+	if v == "" || len(v) > 3 || v[0] == '0' { // three digits hold every valid limit and cannot overflow
+		return 0, bad
+	}
+	n := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, bad
+		}
+		n = n*10 + int(v[i]-'0')
+	}
+	return n, nil // the service checks the range
 }
 
 func (h *Handler) get(ctx context.Context, id string) outcome {
@@ -431,8 +446,9 @@ func header(req events.APIGatewayV2HTTPRequest, lower string) string {
 	return ""
 }
 
-// ifMatch reads If-Match. "*" asks only that the todo exist; a tag this API did not issue (weak, or
-// not a version) can never match, so it yields a version no todo has.
+// ifMatch reads If-Match. "*" asks only that the todo exist; a tag this API did not issue (weak, not
+// a version, or a version spelled otherwise than the ETag, such as "01") can never match: ETags
+// compare octet by octet, so it yields a version no todo has.
 func ifMatch(req events.APIGatewayV2HTTPRequest) todo.Precondition {
 	v := strings.TrimSpace(header(req, "if-match"))
 	if v == "" || v == "*" {
@@ -442,7 +458,7 @@ func ifMatch(req events.APIGatewayV2HTTPRequest) todo.Precondition {
 	for _, tag := range strings.Split(v, ",") {
 		tag = strings.TrimSpace(tag)
 		n, err := strconv.ParseInt(strings.Trim(tag, `"`), 10, 64)
-		if err != nil || len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' || n < 1 {
+		if err != nil || n < 1 || tag != etag(todo.Todo{Version: n}) {
 			n = -1
 		}
 		p.Versions = append(p.Versions, n)

@@ -26,6 +26,9 @@ const (
 	region    = "eu-west-1"
 )
 
+// cursorKey stands in for CURSOR_KEY.
+var cursorKey = []byte("handler tests' cursor key, 32 B.")
+
 var seedTime = time.Date(2026, 11, 21, 5, 0, 0, 0, time.UTC)
 
 // seeded returns a store holding the todo the fixtures refer to, and a second, newer one.
@@ -44,7 +47,7 @@ func seeded(t testing.TB) *memstore.Store {
 }
 
 func newHandler(store todo.Store, log *slog.Logger) *todoapi.Handler {
-	return todoapi.New(todo.NewService(store), todoapi.Options{Region: region, Version: "1.2.3", Logger: log})
+	return todoapi.New(todo.NewService(store, cursorKey), todoapi.Options{Region: region, Version: "1.2.3", Logger: log})
 }
 
 func fixture(t testing.TB, name string) []byte {

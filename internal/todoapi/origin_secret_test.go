@@ -16,7 +16,7 @@ import (
 // headers, needs none.
 func TestOriginSecret(t *testing.T) {
 	current, previous := strings.Repeat("c", 40), strings.Repeat("p", 40)
-	h := todoapi.New(todo.NewService(seeded(t)), todoapi.Options{Region: region, OriginSecrets: []string{current, previous}})
+	h := todoapi.New(todo.NewService(seeded(t), cursorKey), todoapi.Options{Region: region, OriginSecrets: []string{current, previous}})
 	withHeader := func(name, value string) []byte {
 		var ev map[string]any
 		if err := json.Unmarshal(fixture(t, "create"), &ev); err != nil {

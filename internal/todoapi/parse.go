@@ -5,8 +5,8 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/switchyard-dr/switchyard/internal/eventjson"
 	"github.com/switchyard-dr/switchyard/internal/todo"
 )
 
@@ -16,21 +16,15 @@ type fields map[string]json.RawMessage
 // parseObject decodes a body that must be one JSON object whose member names are all allowed. Errors
 // are EINVALID and name the field when there is one.
 func parseObject(body []byte, allowed ...string) (fields, error) {
-	if !utf8.Valid(body) {
-		// encoding/json would silently replace invalid bytes with U+FFFD.
-		return nil, todo.Invalid("body", "the body is not valid UTF-8")
-	}
 	var f fields
-	if err := json.Unmarshal(body, &f); err != nil {
-		var syn *json.SyntaxError
+	// eventjson refuses what encoding/json lets through: invalid UTF-8 (silently replaced with
+	// U+FFFD) and a member given twice (the last one silently winning).
+	if err := eventjson.Unmarshal(body, &f); err != nil {
 		var typ *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &syn):
-			return nil, todo.Invalid("body", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
-		case errors.As(err, &typ):
+		if errors.As(err, &typ) {
 			return nil, todo.Invalid("body", "the body must be a JSON object, not %s", typ.Value)
 		}
-		return nil, todo.Invalid("body", "malformed JSON: %s", err.Error())
+		return nil, todo.Invalid("body", "the body is not acceptable JSON: %s", err.Error())
 	}
 	if f == nil {
 		return nil, todo.Invalid("body", "the body must be a JSON object, not null")
@@ -65,10 +59,8 @@ func (f fields) str(name string) (value string, present bool, err error) {
 	return value, true, nil
 }
 
+// jsonKind names the kind of a member already checked to be JSON, so raw is never empty.
 func jsonKind(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return "empty"
-	}
 	switch raw[0] {
 	case '{':
 		return "an object"

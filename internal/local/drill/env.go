@@ -555,6 +555,8 @@ func (e *Env) startHost(ctx context.Context, r *Region, bins map[string]string) 
 	dbEnv := r.Proxy.FunctionEnv(appUser, appDatabase, e.caFile)
 	maps.Copy(dbEnv, awsEnv)
 	dbEnv["DB_QUERY_TIMEOUT"], dbEnv["APP_VERSION"] = "1s", "drill"
+	// One key in both regions, as deployed: a cursor handed out before a failover still works after.
+	dbEnv["CURSOR_KEY"] = "drill cursor key shared by both regions"
 	d := e.deployment(r)
 	maps.Copy(awsEnv, d.Env())
 	maps.Copy(awsEnv, e.leaseEnv(r))

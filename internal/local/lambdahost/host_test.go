@@ -139,7 +139,8 @@ func assertGone(t *testing.T, pids []int) {
 
 func TestFunctionFailuresAreReportedAndTheHostKeepsServing(t *testing.T) {
 	echo := echoFunction()
-	echo.Timeout = 500 * time.Millisecond
+	// Long enough for a 7 MB response under the race detector on a loaded 2-core machine.
+	echo.Timeout = 2 * time.Second
 	stuck := echoFunction()
 	stuck.Name, stuck.Env = "stuck", map[string]string{"INIT_SLEEP": "1m"}
 	h := startHost(t, lambdahost.Config{InitTimeout: 300 * time.Millisecond, Functions: []lambdahost.Function{echo, stuck,
@@ -151,7 +152,7 @@ func TestFunctionFailuresAreReportedAndTheHostKeepsServing(t *testing.T) {
 	}{
 		{"named error type", "echo", `{"fail":"replica behind"}`, "StaleReadError", "stale read: replica behind"},
 		{"panic", "echo", `{"panic":"nil map"}`, "string", "nil map"},
-		{"timeout", "echo", `{"sleep":"10s"}`, "Sandbox.Timedout", "Task timed out after 0.50 seconds"},
+		{"timeout", "echo", `{"sleep":"10s"}`, "Sandbox.Timedout", "Task timed out after 2.00 seconds"},
 		{"crash", "echo", `{"exit":7}`, "Runtime.ExitError", "Runtime exited with error: exit status 7"},
 		{"response over 6 MB", "echo", `{"big":7000000}`, "Function.ResponseSizeTooLarge", "exceeded maximum allowed payload size"},
 		{"init failure", "initfail", `{}`, "Runtime.ExitError", "Runtime exited during init with error: exit status 3"},

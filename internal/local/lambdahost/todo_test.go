@@ -55,6 +55,7 @@ func todoFunctions(t testing.TB, dsn string) []lambdahost.Function {
 			f.Env["DB_AUTH"], f.Env["DB_DSN"] = "dsn", dsn
 			// One region and no lease renewer: the writer-lease check is the drill's to exercise.
 			f.Env["WRITER_LEASE"] = "off"
+			f.Env["CURSOR_KEY"] = "lambdahost tests' cursor key, 32+ bytes"
 			fns = append(fns, f)
 		}
 	}

@@ -46,9 +46,10 @@ type Server struct {
 
 	opts Options
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	mu             sync.Mutex
+	cmd            *exec.Cmd
+	done           chan struct{}
+	innodbReadOnly bool // see SetInnoDBReadOnly
 }
 
 // Installed reports whether the MariaDB server binaries are on PATH.
@@ -155,6 +156,11 @@ func (s *Server) launch(ctx context.Context) error {
 	if s.opts.TLS {
 		cmd.Args = append(cmd.Args, "--ssl-cert="+s.CAFile(), "--ssl-key="+s.keyFile())
 	}
+	s.mu.Lock()
+	if s.innodbReadOnly {
+		cmd.Args = append(cmd.Args, "--innodb-read-only")
+	}
+	s.mu.Unlock()
 	// Its own process group, so a Ctrl-C aimed at the caller does not kill it before Close runs.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -295,6 +301,15 @@ func (s *Server) signal(sig syscall.Signal, wait time.Duration) error {
 		<-done
 		return fmt.Errorf("mariadb %s: pid %d ignored %v for %v; killed", s.Name, cmd.Process.Pid, sig, wait)
 	}
+}
+
+// SetInnoDBReadOnly makes the next Restart run mariadbd with innodb_read_only on (or off again). That
+// is how an Aurora MySQL reader instance is set up: InnoDB itself refuses writes, whatever read_only
+// says, so the store's handling of that refusal is tested against a real server.
+func (s *Server) SetInnoDBReadOnly(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.innodbReadOnly = on
 }
 
 // Restart starts mariadbd again on the same data directory and port after Stop or Kill.

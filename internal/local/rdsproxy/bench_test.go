@@ -39,7 +39,7 @@ func BenchmarkThroughProxy(b *testing.B) {
 		name string
 		pool *sql.DB
 	}{{"direct", direct}, {"proxy", proxied}} {
-		h := todoapi.New(todo.NewService(mysqlstore.New(target.pool, 3*time.Second)), todoapi.Options{Region: region})
+		h := todoapi.New(todo.NewService(mysqlstore.New(target.pool, 3*time.Second), benchCursorKey), todoapi.Options{Region: region})
 		created, _ := h.Handle(ctx, httpRequest("POST", "/todos", `{"task":"benchmark"}`))
 		var t todo.Todo
 		if err := json.Unmarshal([]byte(created.Body), &t); err != nil || created.StatusCode != 201 {
@@ -89,7 +89,7 @@ func BenchmarkStandbyThroughProxy(b *testing.B) {
 	}
 	rw := f.iamPool(b, f.proxy.ReadWriteEndpoint(), goodToken)
 	ro := f.iamPool(b, f.proxy.ReadOnlyEndpoint(), goodToken)
-	h := todoapi.New(todo.NewService(mysqlstore.New(rw, 3*time.Second).WithReadOnly(ro)), todoapi.Options{Region: region})
+	h := todoapi.New(todo.NewService(mysqlstore.New(rw, 3*time.Second).WithReadOnly(ro), benchCursorKey), todoapi.Options{Region: region})
 	created, _ := h.Handle(ctx, httpRequest("POST", "/todos", `{"task":"benchmark"}`))
 	var t todo.Todo
 	if err := json.Unmarshal([]byte(created.Body), &t); err != nil || created.StatusCode != 201 {
@@ -133,3 +133,6 @@ func httpRequest(method, path, body string) events.APIGatewayV2HTTPRequest {
 	}
 	return req
 }
+
+// benchCursorKey authenticates the benchmarks' pagination cursors (CURSOR_KEY in a function).
+var benchCursorKey = []byte("rdsproxy benchmarks' cursor key!")

@@ -131,7 +131,9 @@ func (s *Store) Delete(ctx context.Context, id string, expectedVersion int64) er
 	if !ok {
 		return todo.Errorf(todo.ENOTFOUND, "no todo has id %s", id)
 	}
-	if expectedVersion > 0 && cur.Version != expectedVersion {
+	// Any expected version but 0 is a condition, as in mysqlstore: the handler turns an If-Match tag
+	// it did not issue into a version no todo has, which must fail, not delete unconditionally.
+	if expectedVersion != 0 && cur.Version != expectedVersion {
 		return todo.Errorf(todo.EPRECONDITION, "the todo is at version %d, not %d", cur.Version, expectedVersion)
 	}
 	delete(s.todos, id)

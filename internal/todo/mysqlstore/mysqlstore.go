@@ -1,6 +1,6 @@
 // Package mysqlstore is the todo.Store on Aurora MySQL (MariaDB locally). Every statement is
 // parameterised and runs under a deadline (internal/db.QueryContext); driver errors become todo error
-// codes here, so that a read-only replica (MySQL errors 1290, 1836, 1792) or an RDS Proxy read/write
+// codes here, so that a read-only replica (MySQL errors 1290, 1836, 1792, 1036) or an RDS Proxy read/write
 // endpoint without a writer is ENOTWRITER and an unreachable or slow database is EUNAVAILABLE.
 //
 // Endpoints (see routing.go): writes, and reads while this region has a writer, go to the read/write
@@ -79,6 +79,7 @@ const (
 	errOptionPrevents     = 1290 // ER_OPTION_PREVENTS_STATEMENT: --read-only
 	errReadOnlyTx         = 1792 // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
 	errInnodbReadOnly     = 1836 // ER_READ_ONLY_MODE: innodb_read_only (Aurora readers)
+	errTableReadOnly      = 1036 // ER_OPEN_AS_READONLY: what MariaDB says under innodb_read_only
 	errLockDeadlock       = 1213 // ER_LOCK_DEADLOCK
 	errLockWaitTimeout    = 1205 // ER_LOCK_WAIT_TIMEOUT
 	errAccessDenied       = 1045

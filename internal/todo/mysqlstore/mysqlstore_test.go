@@ -106,7 +106,7 @@ func TestStore(t *testing.T) {
 				want = append(want, td.ID)
 			}
 		}
-		svc := todo.NewService(store)
+		svc := todo.NewService(store, []byte("mysqlstore tests cursor key 32 B"))
 		var got []string
 		for cursor := ""; ; {
 			page, err := svc.List(ctx, todo.ListInput{Limit: 2, Cursor: cursor, Status: "done"})

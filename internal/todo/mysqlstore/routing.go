@@ -41,7 +41,7 @@ func (s *Store) WithReadOnly(pool *sql.DB) *Store {
 // isNoWriter reports whether a server error says that this region's database takes no writes.
 func isNoWriter(me *mysql.MySQLError) bool {
 	switch me.Number {
-	case errOptionPrevents, errReadOnlyTx, errInnodbReadOnly:
+	case errOptionPrevents, errReadOnlyTx, errInnodbReadOnly, errTableReadOnly:
 		return true
 	}
 	return strings.Contains(me.Message, noWriterMessage)
