@@ -122,7 +122,8 @@ func (d Orchestrator) Env() map[string]string {
 		"TOPIC_ARN": d.TopicARN, "STATE_MACHINE_ARN": d.StateMachineARN, "ALARM_NAMES": strings.Join(d.AlarmNames, ","),
 		"RECONCILE_ALARM_NAMES": strings.Join(d.ReconcileAlarmNames, ","), "COOLDOWN": d.Cooldown.String(),
 		"REDRIVE_MAX": strconv.Itoa(d.RedriveMax), "REDRIVE_BACKOFF": d.RedriveBackoff.String(),
-		"PROBE_SAMPLES": strconv.Itoa(d.ProbeSamples), "PROBE_TIMEOUT": d.ProbeTimeout.String(), "METRIC_NAMESPACE": d.MetricNamespace,
+		"PROBE_SAMPLES": strconv.Itoa(d.ProbeSamples), "PROBE_INTERVAL": d.ProbeInterval.String(), "PROBE_TIMEOUT": d.ProbeTimeout.String(),
+		"METRIC_NAMESPACE": d.MetricNamespace,
 	}
 	for k, v := range m {
 		if v == "" {

@@ -24,6 +24,7 @@ func TestEnvRoundTrip(t *testing.T) {
 	d.Region, d.GlobalClusterID, d.LocalClusterARN = "us-west-2", "todo-global", "arn:aws:rds:us-west-2:111122223333:cluster:todo-west"
 	d.PeerAPIURL, d.LocalAPIURL, d.PublicURL = "http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"
 	d.AllowDataLoss, d.MaxLag, d.PromotionTimeout = true, 5*time.Second, 2*time.Second
+	d.ProbeInterval = 3 * time.Second // not the default: Env must carry it
 	d.TrafficMode, d.HostedZoneID, d.RecordName, d.LocalRecordValue = "route53", "Z1", "origin.example.com", "west.example.com"
 	d.TopicARN, d.StateMachineARN = "arn:aws:sns:us-west-2:111122223333:t", "arn:aws:states:us-west-2:111122223333:stateMachine:f"
 	d.AlarmNames = []string{"a", "b"}
