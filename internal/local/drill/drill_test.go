@@ -3,7 +3,6 @@ package drill
 import (
 	"bytes"
 	"context"
-	"errors"
 	"testing"
 	"time"
 
