@@ -95,7 +95,7 @@ func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioRepor
 		// An operator asks for a failover anyway: the writer still renews with region B, so
 		// there is no majority for a takeover and nothing may be promoted.
 		var out string
-		in, _ := json.Marshal(map[string]string{"action": "failover", "reason": "drill: failover requested while the witness is down"})
+		in, _ := json.Marshal(map[string]any{"action": "failover", "reason": "drill: failover requested while the witness is down", "acknowledgeDataLoss": true})
 		if out, execErr = e.trigger(ctx, e.B, in); execErr == nil {
 			_, execErr = e.awaitExecution(ctx, out)
 		}
