@@ -284,6 +284,18 @@ def samconfig_stacks(path):
     return stacks
 
 
+def with_secrets(stacks, template):
+    """NoEcho parameters never sit in samconfig.toml: the deployer passes them on the command line
+    (`sam deploy --config-env primary --parameter-overrides CursorKey=...`). Each gets a stand-in
+    value of the length such a secret has, so the Rules see what CloudFormation will."""
+    secret = "x" * 44  # the length of `openssl rand -base64 32`
+    for s in stacks:
+        for name, p in template.get("Parameters", {}).items():
+            if p.get("NoEcho") and name not in s["parameters"]:
+                s["parameters"][name] = secret
+    return stacks
+
+
 def load_template(path):
     template, matches = decode(path)
     if matches:
@@ -303,9 +315,9 @@ def main():
     root = os.path.dirname(os.path.abspath(args.template))
     with open(args.stacks, encoding="utf-8") as f:
         stacks = expand_stacks(json.load(f))
-    if args.samconfig:
-        stacks += samconfig_stacks(args.samconfig)
     template = load_template(args.template)
+    if args.samconfig:
+        stacks += with_secrets(samconfig_stacks(args.samconfig), template)
     os.makedirs(args.out, exist_ok=True)
     problems = []
     for s in stacks:
