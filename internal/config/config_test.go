@@ -162,7 +162,7 @@ func TestLoadMigrateResponseSeam(t *testing.T) {
 }
 
 func TestLoadTodoAPIOriginSecrets(t *testing.T) {
-	base := map[string]string{"DB_AUTH": "dsn", "DB_DSN": "u:p@tcp(127.0.0.1:3306)/todo", "AWS_REGION": "us-east-1"}
+	base := map[string]string{"DB_AUTH": "dsn", "DB_DSN": "u:p@tcp(127.0.0.1:3306)/todo", "AWS_REGION": "us-east-1", "CURSOR_KEY": strings.Repeat("k", 32)}
 	with := func(kv ...string) map[string]string {
 		m := map[string]string{}
 		for k, v := range base {

@@ -44,7 +44,7 @@ func TestLoadLease(t *testing.T) {
 }
 
 func TestWriterLeaseSwitch(t *testing.T) {
-	base := map[string]string{"AWS_REGION": "eu-west-1", "DB_AUTH": "dsn", "DB_DSN": "app:pw@tcp(127.0.0.1:3306)/switchyard"}
+	base := map[string]string{"AWS_REGION": "eu-west-1", "DB_AUTH": "dsn", "DB_DSN": "app:pw@tcp(127.0.0.1:3306)/switchyard", "CURSOR_KEY": "a cursor key of thirty-two bytes!"}
 	for v, want := range map[string]string{"": "", "off": "", "on": "eu-west-1"} {
 		base["WRITER_LEASE"] = v
 		c, err := config.LoadTodoAPI(env(base))

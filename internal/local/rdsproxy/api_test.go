@@ -105,6 +105,7 @@ func TestAPIThroughProxy(t *testing.T) {
 		}
 		t.Cleanup(func() { r.proxy.Close() })
 		env := r.proxy.FunctionEnv(appUser, "switchyard", caFile)
+		env["CURSOR_KEY"] = "rdsproxy tests share this cursor key"
 		maps.Copy(env, map[string]string{"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey,
 			"AWS_EC2_METADATA_DISABLED": "true", "DB_QUERY_TIMEOUT": "4s"})
 		r.host, err = lambdahost.New(lambdahost.Config{Region: r.name, Logger: quiet(), FunctionOutput: io.Discard, Functions: []lambdahost.Function{{
@@ -212,7 +213,7 @@ func TestAPIThroughProxy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := b.proxy.FunctionEnv(appUser, "switchyard", caFile)
 			maps.Copy(env, map[string]string{"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey,
-				"AWS_EC2_METADATA_DISABLED": "true", "DB_QUERY_TIMEOUT": "2s"})
+				"AWS_EC2_METADATA_DISABLED": "true", "DB_QUERY_TIMEOUT": "2s", "CURSOR_KEY": "rdsproxy tests share this cursor key"})
 			env[tt.variable] = tt.value
 			h, err := lambdahost.New(lambdahost.Config{Region: b.name, Logger: quiet(), FunctionOutput: io.Discard, Functions: []lambdahost.Function{{
 				Name: "todo-api", Binary: bin, Env: env, Timeout: 6 * time.Second, Concurrency: 1,
