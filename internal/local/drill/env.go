@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -271,13 +272,21 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 	return e, nil
 }
 
+// freeAddr finds a free loopback port for a listener that starts later (the regions' addresses go
+// into the distribution and the relays first). It picks below the kernel's ephemeral range, where
+// the ":0" listeners of everything else running (MariaDB, other test packages) never land, so the
+// port is still free when the listener binds it.
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
+	for range 200 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(12000)))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return addr, nil
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return "", errors.New("find a free port: none of 200 tries between 20000 and 32000 was free")
 }
 
 func buildFunctions(ctx context.Context, dir string) (map[string]string, error) {
