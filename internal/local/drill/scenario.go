@@ -148,6 +148,11 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 	from, to := e.A, e.B
 	if name == Failback {
 		from, to = e.B, e.A
+		// The trigger holds manual requests to COOLDOWN too (one incident, one run), and the
+		// unplanned scenario may have started a run in region A: the operator waits it out.
+		if err := sleep(ctx, e.deployment(to).Cooldown); err != nil {
+			return rep, err
+		}
 	}
 	actStart := time.Now()
 	faultAt := actStart // what detection is measured from
