@@ -2,7 +2,6 @@ package mysqlstore_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"fmt"
 	"testing"
@@ -122,39 +121,6 @@ func TestStore(t *testing.T) {
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("done todos paged = %v, want %v", got, want)
-		}
-	})
-
-	t.Run("idempotency", func(t *testing.T) {
-		key := sha256.Sum256([]byte("key-1"))
-		idem := &todo.Idempotency{KeyHash: key, RequestHash: sha256.Sum256([]byte("a")), ExpiresAt: time.Now().Add(time.Hour)}
-		first := newTodo(&ids, "first", todo.StatusTodo, clock)
-		if _, replayed, err := store.Create(ctx, first, idem); err != nil || replayed {
-			t.Fatalf("first create: %v, replayed %v", err, replayed)
-		}
-		second := newTodo(&ids, "first", todo.StatusTodo, clock.Add(time.Second))
-		got, replayed, err := store.Create(ctx, second, idem)
-		if err != nil || !replayed || got != first {
-			t.Errorf("replay = %+v, %v, %v; want %+v, true", got, replayed, err, first)
-		}
-		if _, err := store.Get(ctx, second.ID); todo.ErrorCode(err) != todo.ENOTFOUND {
-			t.Errorf("the replayed request stored a second todo")
-		}
-		other := *idem
-		other.RequestHash = sha256.Sum256([]byte("b"))
-		_, _, err = store.Create(ctx, newTodo(&ids, "other", todo.StatusTodo, clock), &other)
-		wantCode(t, "same key, different request", err, todo.EIDEMPOTENCY)
-
-		expired := &todo.Idempotency{KeyHash: sha256.Sum256([]byte("key-2")), RequestHash: idem.RequestHash, ExpiresAt: time.Now().Add(-time.Minute)}
-		if _, _, err := store.Create(ctx, newTodo(&ids, "old", todo.StatusTodo, clock), expired); err != nil {
-			t.Fatal(err)
-		}
-		fresh := *expired
-		fresh.ExpiresAt = time.Now().Add(time.Hour)
-		again := newTodo(&ids, "new", todo.StatusTodo, clock)
-		got, replayed, err = store.Create(ctx, again, &fresh)
-		if err != nil || replayed || got != again {
-			t.Errorf("after expiry = %+v, %v, %v; want a new todo", got, replayed, err)
 		}
 	})
 
