@@ -34,7 +34,7 @@ func main() {
 
 func run() int {
 	every := append(slices.Clone(drill.Scenarios), drill.FaultScenarios...)
-	scenario := flag.String("scenario", "", "run one scenario: "+strings.Join(every, ", ")+
+	scenario := flag.String("scenario", "", "the scenarios to run, comma-separated: "+strings.Join(every, ", ")+
 		"; faults for every fault scenario, all for every scenario (default: "+strings.Join(drill.CoreScenarios, ", ")+", in that order)")
 	report := flag.String("report", "", "HTML report path (default <repo>/.build/drill-report.html)")
 	verbose := flag.Bool("v", false, "show the functions' own logs")
@@ -43,16 +43,22 @@ func run() int {
 	flag.Parse()
 
 	names := drill.CoreScenarios
-	switch {
-	case *scenario == "faults":
-		names = drill.FaultScenarios
-	case *scenario == "all":
-		names = every
-	case slices.Contains(every, *scenario):
-		names = []string{*scenario}
-	case *scenario != "":
-		fmt.Fprintf(os.Stderr, "drill: unknown scenario %q: want one of %s, faults or all\n", *scenario, strings.Join(every, ", "))
-		return 2
+	if *scenario != "" {
+		names = nil
+	}
+	for _, name := range strings.Split(*scenario, ",") {
+		switch name = strings.TrimSpace(name); {
+		case name == "" && *scenario == "":
+		case name == "faults":
+			names = append(names, drill.FaultScenarios...)
+		case name == "all":
+			names = append(names, every...)
+		case slices.Contains(every, name):
+			names = append(names, name)
+		default:
+			fmt.Fprintf(os.Stderr, "drill: unknown scenario %q: want one or more of %s, faults or all, comma-separated\n", name, strings.Join(every, ", "))
+			return 2
+		}
 	}
 	if err := ensureMariaDB(); err != nil {
 		fmt.Fprintln(os.Stderr, "drill:", err)

@@ -58,8 +58,9 @@ type Facts struct {
 
 	// LeaseChecked says the writer lease is deployed and was consulted: the lease rules apply.
 	LeaseChecked bool
-	// LeaseKnown says a majority of the lease's grantors answered.
+	// LeaseKnown says a majority of the lease's grantors answered; Lease is what they agree on.
 	LeaseKnown bool
+	Lease      Lease
 	// WriterHoldsLease says the writer renewed its lease through a majority while preflight
 	// watched: it is alive, whatever its health endpoint says.
 	WriterHoldsLease bool

@@ -13,6 +13,8 @@ type Lease struct {
 	Holder  string // the region holding it; "" when nobody ever did
 	Epoch   uint64
 	Expires time.Time
+	// Since is when Holder took Epoch; zero when the reader cannot tell.
+	Since time.Time
 }
 
 // Valid reports whether l still lets its holder write at now.

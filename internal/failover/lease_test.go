@@ -2,6 +2,7 @@ package failover_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -169,6 +170,50 @@ func TestPromoteTakesTheLeaseForAFailover(t *testing.T) {
 			}
 			if err == nil && run.Promotion.LeaseEpoch != tc.wantEpoch {
 				t.Errorf("promotion's lease epoch %d, want %d", run.Promotion.LeaseEpoch, tc.wantEpoch)
+			}
+		})
+	}
+}
+
+// TestRedriveDoesNotUndoANewerActivation: a re-drive of a switchover towards us-west-2 runs after
+// the writer lease passed to us-east-1 later than the incident began (an operator switched back):
+// it is refused as superseded. The same facts do not stop a first run, a re-drive whose incident
+// came after the lease changed hands, a re-drive in the holder's region, or a reader that cannot
+// tell when the lease was taken.
+func TestRedriveDoesNotUndoANewerActivation(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	incident := now.Add(-10 * time.Second)
+	taken := failover.Lease{Holder: "us-east-1", Epoch: 9, Expires: now.Add(10 * time.Second), Since: now.Add(-5 * time.Second)}
+	with := func(change func(*failover.Lease)) failover.Lease { l := taken; change(&l); return l }
+	for _, tc := range []struct {
+		name      string
+		attempt   int
+		lease     failover.Lease
+		wantError string
+	}{
+		{"re-drive after the lease moved on: superseded", 1, taken, "RefusedError"},
+		{"first run: acts on the facts", 0, taken, ""},
+		{"re-drive, lease taken before the incident", 2, with(func(l *failover.Lease) { l.Since = incident.Add(-time.Second) }), ""},
+		{"re-drive, this region holds the lease", 1, with(func(l *failover.Lease) { l.Holder = "us-west-2" }), ""},
+		{"re-drive, when the lease was taken is unknown", 1, with(func(l *failover.Lease) { l.Since = time.Time{} }), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &failover.Preflight{DB: &fakeDB{topology: topo(east, "")}, Prober: &fakeProber{health: map[string]failover.Health{peerAPI: {Status: 200, Region: "us-east-1", Role: "writer"}}},
+				Region: "us-west-2", LocalClusterARN: west, PeerAPIURL: peerAPI,
+				Policy: failover.Policy{AllowDataLoss: true}, Now: func() time.Time { return now },
+				Lease: &fakeLease{answers: []failover.Lease{tc.lease}}}
+			in, _ := json.Marshal(failover.Run{Region: "us-west-2", Mode: failover.ModeSwitchover, Reason: "manual: switch to us-west-2",
+				Incident: "switchover-us-west-2", DetectedAt: incident, Attempt: tc.attempt})
+			run, err := invoke(t, s.Handle, in)
+			wantErrorType(t, err, tc.wantError)
+			if err != nil {
+				if !strings.Contains(err.Error(), "superseded") || !strings.Contains(err.Error(), "epoch 9") {
+					t.Errorf("refusal %q: want it to say the run was superseded, naming the lease's epoch", err)
+				}
+				return
+			}
+			if run.Decision.Action != failover.ActionSwitchover {
+				t.Errorf("decision %+v, want a switchover", run.Decision)
 			}
 		})
 	}

@@ -87,7 +87,7 @@ func (o observer) observeLease(ctx context.Context, f *Facts, mode Mode) error {
 	if err != nil {
 		return nil // LeaseKnown stays false: the decision refuses with the reason
 	}
-	f.LeaseKnown = true
+	f.LeaseKnown, f.Lease = true, l
 	now := clock(o.Now)
 	peerHolds := l.Holder != "" && l.Holder != o.Region
 	wantsDataLoss := mode == ModeFailover || (mode == ModeAuto && !f.WriterReachable)
@@ -106,7 +106,7 @@ func (o observer) observeLease(ctx context.Context, f *Facts, mode Mode) error {
 		}
 		now = clock(o.Now)
 		f.WriterHoldsLease = again.Holder == l.Holder && again.Valid(now)
-		l = again
+		l, f.Lease = again, again
 	}
 	if o.Heartbeat == nil {
 		return nil
@@ -175,6 +175,9 @@ func (s *Preflight) Handle(ctx context.Context, run Run) (Run, error) {
 		return run, boundary(PhasePreflight, err)
 	}
 	d := Decide(run.Mode, f, s.Policy)
+	if why := superseded(run, f, s.Region); why != "" {
+		d.Action, d.Reason = ActionRefuse, why
+	}
 	run.Decision = &d
 	run.record(PhasePreflight, start, clock(s.Now))
 	if d.Action == ActionRefuse {
@@ -184,6 +187,19 @@ func (s *Preflight) Handle(ctx context.Context, run Run) (Run, error) {
 		return run, &RefusedError{Reason: d.Reason}
 	}
 	return run, nil
+}
+
+// superseded says why a re-driven run must not act, or "" when it may: the writer lease passed to
+// another region after the incident began, so a newer activation (an operator's switchover back,
+// a failover the other way) has overtaken it. A re-drive repairs what its incident left half done;
+// it never undoes what came after. A first run acts on the facts as they are.
+func superseded(run Run, f Facts, region string) string {
+	l := f.Lease
+	if run.Attempt == 0 || !f.LeaseKnown || l.Holder == "" || l.Holder == region || l.Since.IsZero() || !l.Since.After(run.DetectedAt) {
+		return ""
+	}
+	return fmt.Sprintf("superseded: the writer lease passed to %s (epoch %d) at %s, after incident %s began at %s; this re-drive (attempt %d) does not undo a newer activation",
+		l.Holder, l.Epoch, l.Since.UTC().Format(time.RFC3339Nano), run.Incident, run.DetectedAt.UTC().Format(time.RFC3339Nano), run.Attempt)
 }
 
 // noLeaseMajority reports whether a refusal came from no majority of the lease's grantors answering,

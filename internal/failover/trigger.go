@@ -249,12 +249,15 @@ func IncidentName(region string, changedAt time.Time, cooldown time.Duration) st
 	return "activate-" + region + "-" + changedAt.UTC().Truncate(cooldown).Format("20060102T150405Z")
 }
 
+// reconcilePrefix begins every reconcile run's execution name.
+const reconcilePrefix = "reconcile-"
+
 // ReconcileName is the execution name for the watchdog's alarm episode that began at changedAt:
 // every notification of that transition names the same execution, and the next episode, however
 // soon, names a new one (a reconcile skips the cooldown, so a window would swallow a repair).
 func ReconcileName(region string, changedAt time.Time) string {
 	// Milliseconds without the dot: an incident is also the notification's execution name check.
-	return "reconcile-" + region + "-" + strings.Replace(changedAt.UTC().Format("20060102T150405.000Z"), ".", "", 1)
+	return reconcilePrefix + region + "-" + strings.Replace(changedAt.UTC().Format("20060102T150405.000Z"), ".", "", 1)
 }
 
 // ManualName is the execution name for a manual request made at now with reason: a request
@@ -399,7 +402,10 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 		}
 	}
 	for _, e := range recent {
-		if e.Name == res.ExecutionName {
+		// A reconcile run never promotes: it is no activation for the cooldown to space out, and a
+		// refused one (the watchdog firing in a region that does not write) must not hold back an
+		// operator's switchover for a whole cooldown.
+		if e.Name == res.ExecutionName || strings.HasPrefix(e.Name, reconcilePrefix) {
 			continue
 		}
 		res.Reason = fmt.Sprintf("execution %s (%s) started at %s, within the cooldown of %s: not starting another; "+

@@ -228,6 +228,26 @@ func TestTriggerManualHonoursTheCooldown(t *testing.T) {
 	}
 }
 
+// A refused reconcile run (the watchdog fired in a region that does not write) is no activation:
+// an operator's switchover right after it starts, where an activation's run would hold it.
+func TestTriggerCooldownIgnoresReconcileRuns(t *testing.T) {
+	now := time.Date(2026, 11, 30, 5, 41, 0, 0, time.UTC)
+	ex := &fakeExecutions{closed: true, started: []failover.ExecutionSummary{
+		{Name: failover.ReconcileName("us-west-2", now.Add(-time.Minute)), ARN: "arn:aws:states:us-west-2:123456789012:execution:failover:r", Status: "FAILED", StartedAt: now.Add(-time.Minute)}}}
+	h := newTrigger(ex, now)
+	ex.Now = h.Now
+	res, err := invokeTrigger(t, h, fixture(t, "failover-trigger", "manual-switchover.json"))
+	if err != nil || !res.Started {
+		t.Fatalf("switchover a minute after a refused reconcile run: got %+v, %v; want started", res, err)
+	}
+	ex.started = append(ex.started[:0], failover.ExecutionSummary{Name: "switchover-us-west-2-earlier", ARN: "arn:aws:states:us-west-2:123456789012:execution:failover:s",
+		Status: "FAILED", StartedAt: now.Add(-time.Minute)})
+	res, err = invokeTrigger(t, newTrigger(ex, now), fixture(t, "failover-trigger", "manual-switchover.json"))
+	if err != nil || res.Started || !strings.Contains(res.Reason, "cooldown") {
+		t.Errorf("switchover a minute after an activation's run: got %+v, %v; want held by the cooldown", res, err)
+	}
+}
+
 // The watchdog's alarm starts a reconcile run, which never promotes: right after an activation that
 // left traffic behind, within the cooldown, it must still start.
 func TestTriggerWatchdogAlarmReconciles(t *testing.T) {

@@ -175,8 +175,6 @@ func (q *Quorum) readAll(ctx context.Context) (grants []Grant, answered []bool, 
 // View is the lease as a majority of grantors sees it, with what a challenger needs to know.
 type View struct {
 	failover.Lease
-	// Since is when the holder took Epoch.
-	Since time.Time
 	// Released says the holder gave the lease back.
 	Released bool
 	// MaxEpoch is the highest epoch any grantor that answered has seen.
@@ -220,8 +218,8 @@ func (q *Quorum) Read(ctx context.Context) (View, error) {
 		if k > 0 {
 			expires = expiries[k-1]
 		}
-		v.Lease = failover.Lease{Holder: g.Holder, Epoch: g.Epoch, Expires: expires}
-		v.Since, v.Released = g.Since, g.Released
+		v.Lease = failover.Lease{Holder: g.Holder, Epoch: g.Epoch, Expires: expires, Since: g.Since}
+		v.Released = g.Released
 	}
 	return v, nil
 }
@@ -293,7 +291,7 @@ func (q *Quorum) Take(ctx context.Context, holder string) (failover.Lease, error
 	if err := q.tally(fmt.Sprintf("take the lease for %s at epoch %d", holder, next.Epoch), errs); err != nil {
 		return failover.Lease{}, err
 	}
-	return failover.Lease{Holder: holder, Epoch: next.Epoch, Expires: next.Expires}, nil
+	return failover.Lease{Holder: holder, Epoch: next.Epoch, Expires: next.Expires, Since: next.Since}, nil
 }
 
 // TakeLease implements failover.LeaseTaker. Failing to reach a majority (rather than being

@@ -325,7 +325,7 @@ func (e *Env) setUpAlarm(ctx context.Context, r *Region) error {
 		}
 		_ = json.Unmarshal(event, &ev)
 		e.progress("%s: alarm %s → ALARM; its EventBridge rule invokes %s's failover-trigger", r.Name, ev.Detail.AlarmName, r.Name)
-		e.trigger(ctx, r, event) //nolint:errcheck // recorded in e.triggers
+		e.deliver(ctx, r, event)
 	})
 }
 

@@ -64,6 +64,8 @@ type Region struct {
 	Alarm      string
 	// WatchdogAlarm is the template's alarm on the prober's WriterConsistent samples: a reconcile run.
 	WatchdogAlarm string
+	// tap carries the state machine's invocations to Host, for the fault scenarios.
+	tap *stepTap
 }
 
 func (r *Region) apiURL() string { return "http://" + r.httpAddr }
@@ -125,6 +127,8 @@ type Env struct {
 	steps      []stepEvent
 	queued     []queuedEvent
 	published  []notice // every SNS message, for the convergence scenarios
+	// raceIncidents are the racing scenario's two incidents; only Run's goroutine touches it.
+	raceIncidents []string
 }
 
 type stepEvent struct {
@@ -594,6 +598,9 @@ func (e *Env) startHost(ctx context.Context, r *Region, bins map[string]string) 
 		return fmt.Errorf("%s: start the Lambda host: %w", r.Name, err)
 	}
 	r.Host = h
+	if r.tap, err = newStepTap(h.InvokeURL()); err != nil {
+		return err
+	}
 	run, err := e.stateMachine(r)
 	if err != nil {
 		return err
@@ -682,6 +689,23 @@ func (e *Env) trigger(ctx context.Context, r *Region, event []byte) (string, err
 	return ev.Result, ev.Err
 }
 
+// deliver hands an EventBridge event to r's failover-trigger as an EventBridge target: when Lambda
+// refuses the invocation (its service is down) the delivery is retried, every second for up to
+// eventRetryFor, as EventBridge's retry policy retries a target that answers 5xx.
+func (e *Env) deliver(ctx context.Context, r *Region, event []byte) {
+	deadline := time.Now().Add(eventRetryFor)
+	for {
+		_, err := e.trigger(ctx, r, event)
+		if !errors.Is(err, lambdahost.ErrServiceUnavailable) || time.Now().After(deadline) || sleep(ctx, time.Second) != nil {
+			return
+		}
+	}
+}
+
+// eventRetryFor bounds the drill's retries of one EventBridge delivery (EventBridge's own default
+// is 24 hours and 185 attempts).
+const eventRetryFor = 2 * time.Minute
+
 // Close stops everything the environment started and checks that no process it started is left.
 func (e *Env) Close() error {
 	var errs []error
@@ -703,6 +727,9 @@ func (e *Env) Close() error {
 	}
 	var pids []int
 	for _, r := range []*Region{e.A, e.B} {
+		if r != nil && r.tap != nil {
+			errs = append(errs, r.tap.Close())
+		}
 		if r != nil && r.Host != nil {
 			pids = append(pids, r.Host.PIDs()...)
 			errs = append(errs, r.Host.Close())

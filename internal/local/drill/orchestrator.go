@@ -39,8 +39,9 @@ var (
 )
 
 // stateMachine is region r's copy of statemachine/failover.asl.json, run by aws-local-stepfunctions
-// with its Lambda tasks calling r's Lambda host. The runner records the states entered, for the
-// timeline.
+// with its Lambda tasks calling r's Lambda host through r's step tap. The runner records the
+// states entered, for the timeline, and delivers the status change of a run that failed or was
+// stopped to r's failover-trigger, as the template's EventBridge rule does.
 func (e *Env) stateMachine(r *Region) (localcloud.ExecutionRunner, error) {
 	root, err := devtools.Root()
 	if err != nil {
@@ -54,11 +55,15 @@ func (e *Env) stateMachine(r *Region) (localcloud.ExecutionRunner, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &sfnlocal.Machine{Definition: def, LambdaEndpoint: r.Host.InvokeURL(), Region: r.AWSRegion,
+	m := &sfnlocal.Machine{Definition: def, LambdaEndpoint: r.tap.URL(), Region: r.AWSRegion,
 		WaitOverrides: waitOverrides, RetryOverrides: retryOverrides}
 	return func(ctx context.Context, _, executionARN, input string) (string, error) {
 		name := executionARN[strings.LastIndex(executionARN, ":")+1:]
 		res, err := m.Run(ctx, sfnlocal.Execution{ARN: executionARN, Name: name}, json.RawMessage(input))
+		if err != nil && ctx.Err() != nil && e.background.Err() == nil {
+			// StopExecution ended the run, not the drill: the execution is ABORTED.
+			e.executionEnded(r, executionARN, name, input, "ABORTED", "Drill.RunnerKilled")
+		}
 		if err != nil {
 			return "", fmt.Errorf("run %s's state machine: %w", r.Name, err)
 		}
@@ -70,7 +75,7 @@ func (e *Env) stateMachine(r *Region) (localcloud.ExecutionRunner, error) {
 		}
 		e.mu.Unlock()
 		if res.Failed() {
-			e.executionEnded(r, executionARN, name, input, res.Error)
+			e.executionEnded(r, executionARN, name, input, "FAILED", res.Error)
 			return "", &localcloud.ExecutionFailure{Name: res.Error, Cause: res.Cause}
 		}
 		return string(res.Output), nil

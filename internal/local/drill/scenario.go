@@ -8,6 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
 	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
 )
 
@@ -26,7 +30,8 @@ var CoreScenarios = Scenarios[:3]
 
 // RTO targets the drill reports against.
 var targetRTO = map[string]time.Duration{Switchover: 3 * time.Second, Unplanned: 10 * time.Second, Failback: 3 * time.Second, ControlPlaneDown: 10 * time.Second,
-	Interrupted: 15 * time.Second, TrafficAPIDown: 15 * time.Second, LateAlarm: 15 * time.Second}
+	KilledInPromote: 15 * time.Second, KilledInAwait: 15 * time.Second, KilledInSwap: 15 * time.Second, CrashInAwait: 15 * time.Second, HostDown: 30 * time.Second,
+	TrafficAPIDown: 15 * time.Second, Racing: 15 * time.Second, LateAlarm: 15 * time.Second}
 
 // steady is how long load runs before the fault and after recovery, so the charts show both.
 const steady = 1500 * time.Millisecond
@@ -64,6 +69,11 @@ func (e *Env) Run(ctx context.Context, names []string) ([]*ScenarioReport, error
 // prepare brings the environment to the scenario's starting position through the same
 // orchestrator, unmeasured.
 func (e *Env) prepare(ctx context.Context, name string) error {
+	// A scenario starts from a still world: runs a fault left behind (a re-drive waiting out its
+	// backoff, a watchdog's reconcile run) end first, so they act in the scenario that caused them.
+	if err := e.quiesce(ctx, 60*time.Second); err != nil {
+		return err
+	}
 	writer, _ := e.Pair.Roles()
 	want := e.A
 	if name == Failback {
@@ -77,6 +87,51 @@ func (e *Env) prepare(ctx context.Context, name string) error {
 		return err
 	}
 	return e.waitServing(ctx, want, 10*time.Second)
+}
+
+// failedOverSince says whether a failover with data loss allowed changed the writer after t.
+func (e *Env) failedOverSince(t time.Time) bool {
+	for _, rc := range e.GDB.RoleChanges() {
+		if rc.Start.After(t) && rc.Kind == "failover" && rc.Err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// other is the region that is not r.
+func (e *Env) other(r *Region) *Region {
+	if r == e.A {
+		return e.B
+	}
+	return e.A
+}
+
+// quiesce waits until neither region's state machine has a running execution.
+func (e *Env) quiesce(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		var running []string
+		for _, r := range []*Region{e.A, e.B} {
+			out, err := sfn.NewFromConfig(e.Cloud.Config(r.AWSRegion)).ListExecutions(ctx, &sfn.ListExecutionsInput{
+				StateMachineArn: aws.String(r.Machine), StatusFilter: sfntypes.ExecutionStatusRunning})
+			if err != nil {
+				return fmt.Errorf("list %s's running executions: %w", r.Name, err)
+			}
+			for _, ex := range out.Executions {
+				running = append(running, aws.ToString(ex.Name))
+			}
+		}
+		if len(running) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("executions still running %s after the last scenario: %s", limit, strings.Join(running, ", "))
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
 
 // orchestrate asks a region's failover-trigger for a manual switchover or failover and waits
@@ -142,7 +197,10 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		rep.Phases = append(rep.Phases, Phase{Name: name, Start: start, End: time.Now()})
 	}
 	e.progress("load: %d clients through the edge", lo.withDefaults().Clients)
-	time.Sleep(steady)
+	if err := sleep(ctx, steady); err != nil {
+		stopLoad()
+		return rep, err
+	}
 	phase("steady load", rep.Start)
 
 	from, to := e.A, e.B
@@ -151,57 +209,14 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		// The trigger holds manual requests to COOLDOWN too (one incident, one run), and the
 		// unplanned scenario may have started a run in region A: the operator waits it out.
 		if err := sleep(ctx, e.deployment(to).Cooldown); err != nil {
+			stopLoad()
 			return rep, err
 		}
 	}
 	actStart := time.Now()
-	faultAt := actStart // what detection is measured from
-	var execErr error
-	switch name {
-	case Switchover, Failback:
-		e.progress("operator: manual switchover in %s", to.Name)
-		_, execErr = e.orchestrate(ctx, to, "switchover", "drill: planned "+name)
-		rep.How = append(rep.How, fmt.Sprintf("manual request to %s's failover-trigger; statemachine/failover.asl.json ran under aws-local-stepfunctions, its tasks on %s's Lambda host", to.Name, to.Name))
-	case Unplanned:
-		// A region rarely vanishes at once: its network to the other region often goes first.
-		// Cutting the replication link shortly before the kill makes the writes of that moment
-		// the failover's loss, which the drill then finds and lists; without the cut the replica
-		// is milliseconds behind and the loss is usually nothing.
-		if lead := e.opts.LinkCutLead; lead > 0 {
-			if err := to.DB.Exec(ctx, "STOP SLAVE IO_THREAD"); err != nil {
-				stopLoad()
-				return rep, err
-			}
-			rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("replication link %s → %s cut", from.Name, to.Name), Start: actStart, End: time.Now()})
-			e.progress("fault: replication link %s → %s cut", from.Name, to.Name)
-			time.Sleep(lead)
-		}
-		pid := from.DB.PID()
-		faultAt = time.Now()
-		if err := from.DB.Kill(); err != nil {
-			stopLoad()
-			return rep, err
-		}
-		rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("SIGKILL %s's mariadbd (pid %d)", from.Name, pid), Start: faultAt, End: time.Now()})
-		e.progress("fault: SIGKILL %s's mariadbd (pid %d)", from.Name, pid)
-		execErr = e.awaitAlarmExecution(ctx, to, faultAt, 30*time.Second)
-		rep.How = append(rep.How, fmt.Sprintf("%s's real peer-prober (on template.yaml's schedule, %g× faster) published PeerWriterHealthy to localcloud's CloudWatch; "+
-			"the alarm template.yaml defines on it went to ALARM there, and the trigger's EventBridge rule from template.yaml delivered the state change to %s's failover-trigger, "+
-			"which started statemachine/failover.asl.json under aws-local-stepfunctions", to.Name, e.opts.DetectionSpeedup, to.Name))
-	case Interrupted:
-		faultAt = time.Now()
-		e.progress("fault: %s's state machine runner dies right after Promote: the switchover goes on, traffic stays on %s", to.Name, from.Name)
-		if execErr = e.interruptAfterPromote(ctx, to); execErr == nil {
-			rep.Phases = append(rep.Phases, Phase{Name: "runner killed after Promote (" + to.Name + ")", Start: faultAt, End: time.Now()})
-			execErr = e.awaitAlarmExecution(ctx, to, faultAt, faultBound[name])
-		}
-		rep.How = append(rep.How, fmt.Sprintf("%s's preflight and promote ran alone on its Lambda host; the aborted execution's status-change event made %s's failover-trigger re-drive the incident (its watchdog stands by for a writer without traffic)", to.Name, to.Name))
-	case ControlPlaneDown:
-		faultAt, execErr = e.controlPlaneDown(ctx, rep, from, to)
-	case TrafficAPIDown:
-		faultAt, execErr = e.trafficAPIDown(ctx, rep, to)
-	case LateAlarm:
-		faultAt, execErr = e.lateAlarm(ctx, rep, to)
+	faultAt, to, execErr := e.activate(ctx, rep, name, from, to)
+	if to == from { // racing: the region that won writes, the other one replicates
+		from = e.other(to)
 	}
 	if execErr == nil && name != ControlPlaneDown {
 		execErr = e.waitServing(ctx, to, 10*time.Second)
@@ -211,10 +226,20 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		if took := time.Since(faultAt); execErr == nil && took > bound {
 			rep.failf("converged %s after the fault, over the %s bound", ms(took), ms(bound))
 		}
-		e.checkNotices(rep, to, faultAt)
+		switch name {
+		case Racing:
+			e.checkRaceNotices(rep, to, faultAt)
+		case HostDown:
+			e.checkOneSuccess(rep, to, faultAt)
+		default:
+			e.checkNotices(rep, to, faultAt)
+		}
 	}
 	settle := time.Now()
-	time.Sleep(steady)
+	if err := sleep(ctx, steady); err != nil {
+		stopLoad()
+		return rep, err
+	}
 	rec := stopLoad()
 	phase("steady load after recovery", settle)
 	rep.End = time.Now()
@@ -257,6 +282,17 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		if n := len(rep.Integrity.Lost); n > 0 {
 			rep.failf("%d acknowledged writes are missing after a %s, which must lose nothing", n, name)
 		}
+		if e.failedOverSince(faultAt) {
+			// The other region took the writer with a data-loss failover (host-down: the region
+			// that was promoted served nothing): the old writer is rebuilt as a replica.
+			t := time.Now()
+			rj, err := e.Pair.Rejoin(ctx)
+			if err != nil {
+				return rep, err
+			}
+			rep.GTIDGap = rj.Discarded
+			rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("rebuild %s as replica (%d transactions discarded)", from.Name, rj.Discarded), Start: t, End: time.Now()})
+		}
 		if err := e.waitReplicating(ctx, from, 5*time.Second); err != nil {
 			rep.failf("%v", err)
 		}
@@ -265,6 +301,72 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		rep.How = append(rep.How, fmt.Sprintf("RTO %s is over the %s target", ms(rep.RTO), ms(rep.TargetRTO)))
 	}
 	return rep, nil
+}
+
+// activate runs the scenario's activation of region to, with its fault, and returns when the
+// fault happened (what detection and RTO are measured from), the region that must end up writing
+// and serving (to, but for racing activations the one that won), and why the activation failed.
+func (e *Env) activate(ctx context.Context, rep *ScenarioReport, name string, from, to *Region) (faultAt time.Time, writer *Region, execErr error) {
+	faultAt = time.Now()
+	switch name {
+	case Switchover, Failback:
+		e.progress("operator: manual switchover in %s", to.Name)
+		_, execErr = e.orchestrate(ctx, to, "switchover", "drill: planned "+name)
+		rep.How = append(rep.How, fmt.Sprintf("manual request to %s's failover-trigger; statemachine/failover.asl.json ran under aws-local-stepfunctions, its tasks on %s's Lambda host", to.Name, to.Name))
+	case Unplanned:
+		faultAt, execErr = e.loseRegion(ctx, rep, from, to)
+	case ControlPlaneDown:
+		faultAt, execErr = e.controlPlaneDown(ctx, rep, from, to)
+	case KilledInPromote, KilledInAwait, KilledInSwap:
+		faultAt, execErr = e.killRunner(ctx, rep, name, to)
+	case CrashInAwait:
+		faultAt, execErr = e.crashInAwait(ctx, rep, to)
+	case HostDown:
+		faultAt, to, execErr = e.hostDown(ctx, rep, to)
+	case TrafficAPIDown:
+		faultAt, execErr = e.trafficAPIDown(ctx, rep, to)
+	case Racing:
+		faultAt, to, execErr = e.racing(ctx, rep)
+	case LateAlarm:
+		faultAt, execErr = e.lateAlarm(ctx, rep, to)
+	default:
+		execErr = fmt.Errorf("unknown scenario %q", name)
+	}
+	if to == nil { // the activation failed before a winner was known
+		to = e.B
+	}
+	return faultAt, to, execErr
+}
+
+// loseRegion is the unplanned scenario's fault: region from's database is killed (after its
+// replication link, when LinkCutLead asks for it), and region to's alarm must start the failover.
+func (e *Env) loseRegion(ctx context.Context, rep *ScenarioReport, from, to *Region) (time.Time, error) {
+	// A region rarely vanishes at once: its network to the other region often goes first.
+	// Cutting the replication link shortly before the kill makes the writes of that moment
+	// the failover's loss, which the drill then finds and lists; without the cut the replica
+	// is milliseconds behind and the loss is usually nothing.
+	if lead := e.opts.LinkCutLead; lead > 0 {
+		cutAt := time.Now()
+		if err := to.DB.Exec(ctx, "STOP SLAVE IO_THREAD"); err != nil {
+			return cutAt, err
+		}
+		rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("replication link %s → %s cut", from.Name, to.Name), Start: cutAt, End: time.Now()})
+		e.progress("fault: replication link %s → %s cut", from.Name, to.Name)
+		if err := sleep(ctx, lead); err != nil {
+			return cutAt, err
+		}
+	}
+	pid := from.DB.PID()
+	faultAt := time.Now()
+	if err := from.DB.Kill(); err != nil {
+		return faultAt, err
+	}
+	rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("SIGKILL %s's mariadbd (pid %d)", from.Name, pid), Start: faultAt, End: time.Now()})
+	e.progress("fault: SIGKILL %s's mariadbd (pid %d)", from.Name, pid)
+	rep.How = append(rep.How, fmt.Sprintf("%s's real peer-prober (on template.yaml's schedule, %g× faster) published PeerWriterHealthy to localcloud's CloudWatch; "+
+		"the alarm template.yaml defines on it went to ALARM there, and the trigger's EventBridge rule from template.yaml delivered the state change to %s's failover-trigger, "+
+		"which started statemachine/failover.asl.json under aws-local-stepfunctions", to.Name, e.opts.DetectionSpeedup, to.Name))
+	return faultAt, e.awaitAlarmExecution(ctx, to, faultAt, 30*time.Second)
 }
 
 // awaitAlarmExecution waits for the alarm raised after since to start an execution in r, then
@@ -440,7 +542,9 @@ func (e *Env) waitReplicating(ctx context.Context, r *Region, limit time.Duratio
 			return fmt.Errorf("%s is not a read-only running replica after %v (read_only=%v, replicating=%v): %s",
 				r.Name, limit, st.ReadOnly, st.Replicating, st.LastError)
 		}
-		time.Sleep(50 * time.Millisecond)
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
 	}
 }
 

@@ -112,6 +112,8 @@ type Host struct {
 
 	mu     sync.Mutex
 	closed bool
+	// down says the host plays a Lambda service outage (SetDown): every invocation is refused.
+	down   bool
 	active sync.WaitGroup // invocations and process reapers; joined only after closed is set
 }
 
@@ -274,14 +276,27 @@ func (h *Host) FunctionARN(name string) string {
 // PIDs lists the process ids of the function processes running now.
 func (h *Host) PIDs() []int {
 	var pids []int
-	for _, f := range h.functions {
-		f.mu.Lock()
-		for s := range f.live {
-			if pid := s.pid(); pid != 0 {
-				pids = append(pids, pid)
-			}
+	for name := range h.functions {
+		pids = append(pids, h.FunctionPIDs(name)...)
+	}
+	sort.Ints(pids)
+	return pids
+}
+
+// FunctionPIDs lists the live processes of one function (none for a name the host does not run),
+// so a test can crash the execution environment an invocation runs in.
+func (h *Host) FunctionPIDs(name string) []int {
+	f, ok := h.functions[name]
+	if !ok {
+		return nil
+	}
+	var pids []int
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for s := range f.live {
+		if pid := s.pid(); pid != 0 {
+			pids = append(pids, pid)
 		}
-		f.mu.Unlock()
 	}
 	sort.Ints(pids)
 	return pids
@@ -315,15 +330,39 @@ func (h *Host) Close() error {
 	return errors.Join(errs...)
 }
 
-// enter registers an invocation unless the host is closed; leave with h.active.Done.
-func (h *Host) enter() bool {
+// SetDown starts (true) or ends a Lambda service outage in the host's region: while it lasts every
+// invocation is refused with ErrServiceUnavailable — the Invoke API answers 503 ServiceException,
+// the HTTP API 503 Service Unavailable — and taking the host down kills every function process, so
+// invocations in flight end as their process does (Runtime.ExitError). Processes start afresh once
+// it is up again.
+func (h *Host) SetDown(down bool) error {
+	h.mu.Lock()
+	h.down = down
+	h.mu.Unlock()
+	if !down {
+		h.log.Info("lambdahost up again")
+		return nil
+	}
+	h.log.Warn("lambdahost down: refusing every invocation")
+	var errs []error
+	for _, f := range h.functions {
+		errs = append(errs, f.stopAll("the host was taken down"))
+	}
+	return errors.Join(errs...)
+}
+
+// enter registers an invocation unless the host is closed or down; leave with h.active.Done.
+func (h *Host) enter() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.ctx == nil || h.closed {
-		return false
+	switch {
+	case h.ctx == nil || h.closed:
+		return ErrHostClosed
+	case h.down:
+		return ErrServiceUnavailable
 	}
 	h.active.Add(1)
-	return true
+	return nil
 }
 
 // reapIdle stops warm processes that have waited longer than the idle timeout.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,6 +113,12 @@ func TestWarmProcessIsReusedThenStoppedWhenIdle(t *testing.T) {
 	pids := h.PIDs()
 	if len(pids) != 1 {
 		t.Fatalf("processes after two sequential invocations = %v, want exactly one", pids)
+	}
+	if got := h.FunctionPIDs("echo"); !slices.Equal(got, pids) {
+		t.Errorf("FunctionPIDs(echo) = %v, want %v", got, pids)
+	}
+	if got := h.FunctionPIDs("nope"); len(got) != 0 {
+		t.Errorf("FunctionPIDs of a function the host does not run = %v, want none", got)
 	}
 	waitFor(t, 5*time.Second, "the idle process to stop", func() bool { return len(h.PIDs()) == 0 })
 	assertGone(t, pids)

@@ -54,7 +54,7 @@ func (h *Host) proxy(w http.ResponseWriter, r *http.Request) (status int, fn, ro
 	}
 	res, err := h.Invoke(r.Context(), fn, event)
 	switch {
-	case errors.Is(err, ErrHostClosed):
+	case errors.Is(err, ErrHostClosed), errors.Is(err, ErrServiceUnavailable):
 		return gatewayError(w, http.StatusServiceUnavailable, gwUnavailable), fn, routeKey
 	case errors.Is(err, ErrPayloadTooLarge):
 		return gatewayError(w, http.StatusRequestEntityTooLarge, gwTooLarge), fn, routeKey

@@ -43,6 +43,10 @@ func (e *FunctionError) Error() string { return e.Type + ": " + e.Message }
 // ErrHostClosed is returned for invocations that arrive or wait while the host closes.
 var ErrHostClosed = errors.New("lambdahost: host is closed")
 
+// ErrServiceUnavailable is returned for invocations while the host is down (SetDown), as Lambda
+// answers during an outage of its region.
+var ErrServiceUnavailable = errors.New("lambdahost: the Lambda service is unavailable (the host is down)")
+
 // ErrPayloadTooLarge says an event exceeds MaxPayload, which Lambda refuses.
 var ErrPayloadTooLarge = fmt.Errorf("the event exceeds Lambda's %d-byte limit for a synchronous invocation", MaxPayload)
 
@@ -84,8 +88,8 @@ type invokeOptions struct {
 }
 
 func (h *Host) invoke(ctx context.Context, function string, payload []byte, opts invokeOptions) (*Result, error) {
-	if !h.enter() {
-		return nil, ErrHostClosed
+	if err := h.enter(); err != nil {
+		return nil, err
 	}
 	defer h.active.Done()
 	f, qualifier, err := h.lookup(function)

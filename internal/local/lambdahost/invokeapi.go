@@ -81,8 +81,8 @@ func (h *Host) handleInvoke(w http.ResponseWriter, r *http.Request) {
 	case "Event":
 		// Lambda queues the event and answers at once; LogType applies to synchronous calls only.
 		id := newRequestID()
-		if !h.enter() {
-			apiError(w, http.StatusServiceUnavailable, "ServiceException", ErrHostClosed.Error())
+		if err := h.enter(); err != nil {
+			apiError(w, http.StatusServiceUnavailable, "ServiceException", err.Error())
 			return
 		}
 		go h.invokeAsync(ref, payload, id)
@@ -96,7 +96,7 @@ func (h *Host) handleInvoke(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := h.invoke(r.Context(), ref, payload, opts)
 	switch {
-	case errors.Is(err, ErrHostClosed):
+	case errors.Is(err, ErrHostClosed), errors.Is(err, ErrServiceUnavailable):
 		apiError(w, http.StatusServiceUnavailable, "ServiceException", err.Error())
 		return
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +148,47 @@ func TestBodyReadTimeout(t *testing.T) {
 				t.Fatalf("the connection was still held 5 s after a 200 ms body read timeout")
 			}
 		})
+	}
+}
+
+// A host taken down refuses every invocation as Lambda does in an outage — the SDK sees
+// ServiceException (503), the HTTP API answers 503, Invoke returns ErrServiceUnavailable — its
+// processes are gone, and once it is up again invocations start new ones.
+func TestSetDown(t *testing.T) {
+	h := startHost(t, lambdahost.Config{Region: "us-west-2",
+		Functions: []lambdahost.Function{echoFunction(), {Name: "httpecho", Binary: bin("httpecho"), Routes: []lambdahost.Route{{Method: "GET", Path: "/items"}}}}})
+	invokeEcho(t, h, "echo", `{"echo":"before"}`)
+	before := h.PIDs()
+	if len(before) == 0 {
+		t.Fatal("setup: no process after an invocation")
+	}
+	if err := h.SetDown(true); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, before)
+	_, err := sdkClient(h, "us-west-2").Invoke(context.Background(), &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: []byte(`{}`)})
+	var se *types.ServiceException
+	if !errors.As(err, &se) {
+		t.Errorf("Invoke API while down: %v, want ServiceException", err)
+	}
+	resp, err := http.Get(h.HTTPURL() + "/items")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("HTTP API while down: %d, want 503", resp.StatusCode)
+	}
+	if _, err := h.Invoke(context.Background(), "echo", []byte(`{}`)); !errors.Is(err, lambdahost.ErrServiceUnavailable) {
+		t.Errorf("Invoke while down: %v, want ErrServiceUnavailable", err)
+	}
+	if len(h.PIDs()) != 0 {
+		t.Errorf("processes while down: %v, want none", h.PIDs())
+	}
+	if err := h.SetDown(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := invokeEcho(t, h, "echo", `{"echo":"after"}`); got.Echo != "after" || slices.Contains(before, got.PID) {
+		t.Errorf("after the outage: %+v, want the echo", got)
 	}
 }

@@ -15,8 +15,8 @@ import (
 
 // ExecutionRunner runs one Step Functions execution to completion: it returns the execution's
 // output, or an error that makes it FAILED (an *ExecutionFailure sets error and cause; any other
-// error shows as States.Runtime with its text as cause). ctx ends when the emulator closes, which
-// leaves the execution ABORTED.
+// error shows as States.Runtime with its text as cause). ctx ends when the emulator closes or
+// StopExecution stops the execution, either of which leaves it ABORTED.
 type ExecutionRunner func(ctx context.Context, stateMachineArn, executionArn, input string) (output string, err error)
 
 // ExecutionFailure is the error name and cause a failed execution reports.
@@ -40,6 +40,9 @@ type execution struct {
 	status, output, errName, cause string
 	start, stop                    time.Time
 	done                           chan struct{}
+	// cancel ends the runner's context; stopping says StopExecution asked for it.
+	cancel   context.CancelFunc
+	stopping bool
 	// history is what GetExecutionHistory serves; guarded by sfnService.mu.
 	history []map[string]any
 }
@@ -112,8 +115,10 @@ func (f *sfnService) serve(w http.ResponseWriter, req *request) {
 		out, err = f.list(req, in)
 	case "GetExecutionHistory":
 		out, err = f.history(in)
+	case "StopExecution":
+		out, err = f.stopExecution(in)
 	default:
-		err = errorf(http.StatusBadRequest, "UnknownOperationException", "localcloud emulates StartExecution, DescribeExecution, ListExecutions and GetExecutionHistory, not %s", op)
+		err = errorf(http.StatusBadRequest, "UnknownOperationException", "localcloud emulates StartExecution, DescribeExecution, ListExecutions, GetExecutionHistory and StopExecution, not %s", op)
 	}
 	if err != nil {
 		writeJSONError(w, requestID, asAPIError(err))
@@ -186,12 +191,20 @@ func (f *sfnService) start(req *request, in map[string]any) (any, error) {
 	f.executions[arn] = e
 	f.order = append(f.order, e)
 	f.s.goBackground(func(ctx context.Context) {
-		out, err := run(context.WithValue(ctx, runningKey{}, runningExecution{f, e}), smArn, arn, input)
+		runCtx, cancel := context.WithCancel(context.WithValue(ctx, runningKey{}, runningExecution{f, e}))
+		f.mu.Lock()
+		e.cancel = cancel
+		if e.stopping { // stopped before it ran
+			cancel()
+		}
+		f.mu.Unlock()
+		out, err := run(runCtx, smArn, arn, input)
+		cancel()
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		var failure *ExecutionFailure
 		switch {
-		case ctx.Err() != nil:
+		case ctx.Err() != nil || e.stopping:
 			e.status = ExecutionAborted
 		case errors.As(err, &failure):
 			e.status, e.errName, e.cause = ExecutionFailed, failure.Name, failure.Cause
@@ -207,7 +220,14 @@ func (f *sfnService) start(req *request, in map[string]any) (any, error) {
 		case ExecutionFailed:
 			e.addEvent("ExecutionFailed", e.stop, "executionFailedEventDetails", map[string]any{"error": e.errName, "cause": e.cause})
 		case ExecutionAborted:
-			e.addEvent("ExecutionAborted", e.stop, "executionAbortedEventDetails", map[string]any{})
+			details := map[string]any{}
+			if e.errName != "" {
+				details["error"] = e.errName
+			}
+			if e.cause != "" {
+				details["cause"] = e.cause
+			}
+			e.addEvent("ExecutionAborted", e.stop, "executionAbortedEventDetails", details)
 		}
 		close(e.done)
 	})
@@ -243,8 +263,52 @@ func (f *sfnService) describe(in map[string]any) (any, error) {
 		m["outputDetails"] = map[string]bool{"included": true}
 	case ExecutionFailed:
 		m["error"], m["cause"] = e.errName, e.cause
+	case ExecutionAborted:
+		if e.errName != "" || e.cause != "" {
+			m["error"], m["cause"] = e.errName, e.cause
+		}
 	}
 	return m, nil
+}
+
+// stopExecution ends a running execution ABORTED, as StopExecution does: the runner's context is
+// cancelled, so the state it is in never finishes (a Lambda task it invoked may still run to the
+// end, as in AWS). Stopping an execution that has ended changes nothing.
+func (f *sfnService) stopExecution(in map[string]any) (any, error) {
+	arn := jsonStr(in, "executionArn")
+	errName, cause := jsonStr(in, "error"), jsonStr(in, "cause")
+	switch {
+	case arn == "" || len(arn) > 256:
+		return nil, errorf(http.StatusBadRequest, "ValidationException", "1 validation error detected: Value at 'executionArn' failed to satisfy constraint: Member must have length between 1 and 256")
+	case len(errName) > 256:
+		return nil, errorf(http.StatusBadRequest, "ValidationException", "1 validation error detected: Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256")
+	case len(cause) > 32768:
+		return nil, errorf(http.StatusBadRequest, "ValidationException", "1 validation error detected: Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768")
+	}
+	if p := strings.Split(arn, ":"); len(p) != 8 || p[2] != "states" || p[5] != "execution" {
+		return nil, errorf(http.StatusBadRequest, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn)
+	}
+	f.mu.Lock()
+	e, ok := f.executions[arn]
+	if !ok {
+		f.mu.Unlock()
+		return nil, errorf(http.StatusBadRequest, "ExecutionDoesNotExist", "Execution Does Not Exist: '%s'", arn)
+	}
+	if e.status != ExecutionRunning {
+		defer f.mu.Unlock()
+		return map[string]any{"stopDate": epochSeconds(e.stop)}, nil
+	}
+	if !e.stopping {
+		e.stopping, e.errName, e.cause = true, errName, cause
+		if e.cancel != nil {
+			e.cancel()
+		}
+	}
+	f.mu.Unlock()
+	<-e.done // the runner has returned: the execution is ABORTED from here on
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return map[string]any{"stopDate": epochSeconds(e.stop)}, nil
 }
 
 func (f *sfnService) list(req *request, in map[string]any) (any, error) {

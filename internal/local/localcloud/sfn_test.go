@@ -222,6 +222,71 @@ func TestCloseAbortsRunningExecutions(t *testing.T) {
 	}
 }
 
+// TestStopExecution: a running execution ends ABORTED with the error and cause given, its runner's
+// context ends, and the history says so; a finished execution is left as it was; bad requests get
+// Step Functions' errors.
+func TestStopExecution(t *testing.T) {
+	s, c, sm, g := sfnSetup(t)
+	out, err := startExec(t, c, sm, "to-stop", `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.ExecutionArn
+	stopped, err := c.StopExecution(ctx(t), &sfn.StopExecutionInput{ExecutionArn: arn, Error: aws.String("Drill.Killed"), Cause: aws.String("runner killed")})
+	if err != nil {
+		t.Fatalf("StopExecution: %v", err)
+	}
+	if st, err := s.WaitExecution(ctx(t), aws.ToString(arn)); err != nil || st != localcloud.ExecutionAborted {
+		t.Fatalf("after StopExecution: %q, %v; want ABORTED", st, err)
+	}
+	d, err := c.DescribeExecution(ctx(t), &sfn.DescribeExecutionInput{ExecutionArn: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != sfntypes.ExecutionStatusAborted || aws.ToString(d.Error) != "Drill.Killed" || aws.ToString(d.Cause) != "runner killed" || !d.StopDate.Equal(*stopped.StopDate) {
+		t.Errorf("described: %s %q %q stop %v; want ABORTED Drill.Killed \"runner killed\" at %v", d.Status, aws.ToString(d.Error), aws.ToString(d.Cause), d.StopDate, stopped.StopDate)
+	}
+	h, err := c.GetExecutionHistory(ctx(t), &sfn.GetExecutionHistoryInput{ExecutionArn: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := h.Events[len(h.Events)-1]
+	if last.Type != sfntypes.HistoryEventTypeExecutionAborted || last.ExecutionAbortedEventDetails == nil || aws.ToString(last.ExecutionAbortedEventDetails.Error) != "Drill.Killed" {
+		t.Errorf("last history event: %s %+v, want ExecutionAborted with error Drill.Killed", last.Type, last.ExecutionAbortedEventDetails)
+	}
+
+	close(g.release)
+	done, err := startExec(t, c, sm, "finished", `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.WaitExecution(ctx(t), aws.ToString(done.ExecutionArn)); st != localcloud.ExecutionSucceeded {
+		t.Fatalf("setup: %s, want SUCCEEDED", st)
+	}
+	if _, err := c.StopExecution(ctx(t), &sfn.StopExecutionInput{ExecutionArn: done.ExecutionArn}); err != nil {
+		t.Errorf("StopExecution of a finished execution: %v, want no error", err)
+	}
+	if st, _ := s.WaitExecution(ctx(t), aws.ToString(done.ExecutionArn)); st != localcloud.ExecutionSucceeded {
+		t.Errorf("a finished execution stopped: %s, want SUCCEEDED still", st)
+	}
+
+	_, err = c.StopExecution(ctx(t), &sfn.StopExecutionInput{ExecutionArn: aws.String("arn:aws:states:us-west-2:123456789012:execution:failover:nope")})
+	var nx *sfntypes.ExecutionDoesNotExist
+	if !errors.As(err, &nx) {
+		t.Errorf("unknown execution: %T %v, want *ExecutionDoesNotExist", err, err)
+	}
+	_, err = c.StopExecution(ctx(t), &sfn.StopExecutionInput{ExecutionArn: aws.String(sm)})
+	var bad *sfntypes.InvalidArn
+	if !errors.As(err, &bad) {
+		t.Errorf("a state machine ARN: %T %v, want *InvalidArn", err, err)
+	}
+	_, err = c.StopExecution(ctx(t), &sfn.StopExecutionInput{ExecutionArn: arn, Error: aws.String(strings.Repeat("x", 257))})
+	var invalid *sfntypes.ValidationException
+	if !errors.As(err, &invalid) {
+		t.Errorf("a 257-character error: %T %v, want *ValidationException", err, err)
+	}
+}
+
 func TestGetExecutionHistory(t *testing.T) {
 	s := start(t, localcloud.Options{})
 	release := make(chan struct{})
