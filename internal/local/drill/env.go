@@ -708,7 +708,7 @@ func (e *Env) Close() error {
 			errs = append(errs, r.Host.Close())
 		}
 	}
-	e.stopLease()
+	errs = append(errs, e.stopLease())
 	if e.Cloud != nil {
 		errs = append(errs, e.Cloud.Close())
 	}
