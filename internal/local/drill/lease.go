@@ -99,7 +99,7 @@ func (e *Env) leaseEnv(r *Region) map[string]string {
 		peer = e.A
 	}
 	links := e.lease.links[r.Name]
-	return map[string]string{
+	env := map[string]string{
 		"LEASE_GRANTORS": fmt.Sprintf("%s=%s/%s,%s=%s/%s,witness=%s/%s", e.A.AWSRegion, e.A.AWSRegion, leaseTable,
 			e.B.AWSRegion, e.B.AWSRegion, leaseTable, witnessRegion, leaseTable),
 		"LEASE_GRANTOR_ENDPOINTS": fmt.Sprintf("%s=%s,witness=%s", peer.AWSRegion, links[peer.AWSRegion].URL(), links["witness"].URL()),
@@ -107,6 +107,10 @@ func (e *Env) leaseEnv(r *Region) map[string]string {
 		"LEASE_CALL_TIMEOUT": drillTimings.CallTimeout.String(), "LEASE_MARGIN": drillTimings.Margin.String(),
 		"RENEWER_RUN_FOR": "5m", "PROMOTION_GRACE": "30s",
 	}
+	if e.opts.RPOMax > 0 {
+		env["RPO_MAX"] = e.opts.RPOMax.String()
+	}
+	return env
 }
 
 // startRenewers runs each region's lease-renewer as its schedule would, back to back, and watches
