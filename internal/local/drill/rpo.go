@@ -144,12 +144,14 @@ func standbyHeartbeat(ctx context.Context, r *Region) (time.Time, error) {
 		return time.Time{}, err
 	}
 	defer db.Close()
-	var at time.Time
-	err = db.QueryRowContext(ctx, "SELECT heartbeat_at FROM "+appDatabase+".writer_lease WHERE id = 1").Scan(&at)
+	// Its age by the database's clock (this machine's), so that no time zone enters the reading.
+	var ageMicros int64
+	now := time.Now()
+	err = db.QueryRowContext(ctx, "SELECT TIMESTAMPDIFF(MICROSECOND, heartbeat_at, UTC_TIMESTAMP(6)) FROM "+appDatabase+".writer_lease WHERE id = 1").Scan(&ageMicros)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("read %s's replicated heartbeat: %w", r.Name, err)
 	}
-	return at.UTC(), nil
+	return now.Add(-time.Duration(ageMicros) * time.Microsecond), nil
 }
 
 func (e *Env) runRPOMax(ctx context.Context) (*ScenarioReport, error) {
@@ -187,7 +189,7 @@ func (e *Env) runRPOMax(ctx context.Context) (*ScenarioReport, error) {
 	}
 	out.StaleAt = stale
 	e.progress("fault: %s's replication stopped; its heartbeat stays at %s", e.B.Name, stale.Local().Format("15:04:05.000"))
-	rep.How = append(rep.How, fmt.Sprintf("region A's lease-renewer ran with RPO_MAX=%s; %s's replication stopped (STOP SLAVE IO_THREAD), so the heartbeat its renewer publishes aged", rpo, e.B.Name))
+	rep.How = append(rep.How, fmt.Sprintf("%s's lease-renewer ran with RPO_MAX=%s; %s's replication stopped (STOP SLAVE IO_THREAD), so the heartbeat its renewer publishes aged", e.A.Name, rpo, e.B.Name))
 	if err := sleep(ctx, time.Until(stale.Add(rpo+rpoHold))); err != nil {
 		stop()
 		return rep, err
