@@ -72,7 +72,7 @@ test: node lint vulncheck test-unit test-race
 # make it too slow under -race for make test.
 RACE_PACKAGES := ./internal/db/... ./internal/failover/... ./internal/local/lambdahost/... \
 	./internal/local/localcloud/... ./internal/local/replication/... ./internal/local/sfnlocal/... \
-	./internal/local/edgeproxy/... ./internal/local/mariadb/... ./internal/schema/... ./internal/todo/... \
+	./internal/local/edgeproxy/... ./internal/local/mariadb/... ./internal/local/netns/... ./internal/schema/... ./internal/todo/... \
 	./internal/todoapi/... ./cmd/lambdahost/...
 
 test-unit: node

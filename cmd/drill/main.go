@@ -89,13 +89,27 @@ func run() int {
 		opts.FunctionOutput = os.Stderr
 	}
 	fmt.Printf("Switchyard drill: %s\n", strings.Join(names, ", "))
-	env, err := drill.Start(ctx, opts)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "drill: could not start the environment:", err)
-		return 1
+	// RPO_MAX is a deployment's setting: rpo-max gets an environment of its own that has it.
+	var reports []*drill.ScenarioReport
+	var runErr, closeErr error
+	for _, g := range drill.Groups(names) {
+		o := opts
+		o.RPOMax = g.RPOMax
+		if g.RPOMax > 0 {
+			fmt.Printf("\nan environment with RPO_MAX=%s for %s\n", g.RPOMax, strings.Join(g.Names, ", "))
+		}
+		env, err := drill.Start(ctx, o)
+		if err != nil {
+			runErr = fmt.Errorf("could not start the environment: %w", err)
+			break
+		}
+		got, err := env.Run(ctx, g.Names)
+		reports = append(reports, got...)
+		runErr, closeErr = err, errors.Join(closeErr, env.Close())
+		if runErr != nil {
+			break
+		}
 	}
-	reports, runErr := env.Run(ctx, names)
-	closeErr := env.Close()
 
 	code := 0
 	if len(reports) > 0 {

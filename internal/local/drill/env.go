@@ -86,6 +86,8 @@ type Options struct {
 	// LinkCutLead, when positive, cuts the replication link this long before the unplanned
 	// scenario kills region A's database, so that the failover has writes to lose.
 	LinkCutLead time.Duration
+	// RPOMax, when positive, is RPO_MAX for both regions' lease-renewers (the rpo-max scenario).
+	RPOMax time.Duration
 }
 
 // Env is a running two-region drill environment.
@@ -735,7 +737,7 @@ func (e *Env) Close() error {
 			errs = append(errs, r.Host.Close())
 		}
 	}
-	e.stopLease()
+	errs = append(errs, e.stopLease())
 	if e.Cloud != nil {
 		errs = append(errs, e.Cloud.Close())
 	}

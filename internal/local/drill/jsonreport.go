@@ -21,6 +21,24 @@ type ScenarioSummary struct {
 	// BothWritableMs is how long both regions acknowledged writes at once: the overlap of the
 	// spans between each region's first and last acknowledgement.
 	BothWritableMs int64 `json:"bothWritableMs"`
+	// RPO is the rpo-max scenario's figures.
+	RPO *RPOSummary `json:"rpo,omitempty"`
+}
+
+// RPOSummary is what the rpo-max scenario measured, in milliseconds.
+type RPOSummary struct {
+	RPOMaxMs int64 `json:"rpoMaxMs"`
+	// StaleToRefusalMs runs from the standby's last heartbeat to the writer's first refusal.
+	StaleToRefusalMs int64 `json:"staleToRefusalMs"`
+	// RefusedMs is how long the writer refused writes; HealToWriteMs how long after replication
+	// resumed it acknowledged again.
+	RefusedMs     int64 `json:"refusedMs"`
+	HealToWriteMs int64 `json:"healToWriteMs"`
+	// ExposedWrites were acknowledged after the standby's last heartbeat, before the heal; the
+	// last of them ExposedSpanMs after it. AckedBeyondBound must be 0.
+	ExposedWrites    int   `json:"exposedWrites"`
+	ExposedSpanMs    int64 `json:"exposedSpanMs"`
+	AckedBeyondBound int   `json:"ackedBeyondBound"`
 }
 
 // RTOMs is the longest outage of each operation, in milliseconds.
@@ -38,6 +56,10 @@ func Summarise(r *ScenarioReport) ScenarioSummary {
 	}
 	if r.Lease != nil {
 		s.ReportedLossWindowMs = r.Lease.ReportedLossWindowMs
+	}
+	if o := r.RPO; o != nil {
+		s.RPO = &RPOSummary{RPOMaxMs: o.RPOMax.Milliseconds(), StaleToRefusalMs: o.StaleToRefusal.Milliseconds(), RefusedMs: o.Refused.Milliseconds(),
+			HealToWriteMs: o.HealToWrite.Milliseconds(), ExposedWrites: o.Exposed, ExposedSpanMs: o.ExposedSpan.Milliseconds(), AckedBeyondBound: o.AckedBeyondBound}
 	}
 	spans := map[string][2]time.Time{}
 	for _, a := range r.Attempts {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -21,7 +22,7 @@ import (
 
 // The writer lease in the drill: a table in each region and one in the witness region, all in
 // localcloud; each region's lease-renewer reaches its own table directly and the other two
-// through relays that a scenario can cut. The timings are the deployed ones compressed
+// through links that a scenario can cut (newLink: network namespaces as root, relays otherwise). The timings are the deployed ones compressed
 // (2 s / 10 s / 1 s / 2 s become 250 ms / 2 s / 300 ms / 400 ms) under the same rule, with room
 // for a machine shared with other work: a renewal may take 300 ms and one may be lost.
 const (
@@ -34,10 +35,12 @@ var drillTimings = lease.Timings{RenewInterval: 250 * time.Millisecond, TTL: 2 *
 
 // leaseWorld is the lease's part of the environment.
 type leaseWorld struct {
-	// links[from][grantor] is the relay region from uses to reach grantor's table.
-	links map[string]map[string]*Relay
-	// api[from] is the relay region from's prober and orchestrator use to reach the peer's API.
-	api  map[string]*Relay
+	// links[from][grantor] is the link region from uses to reach grantor's table.
+	links map[string]map[string]link
+	// api[from] is the link region from's prober and orchestrator use to reach the peer's API.
+	api map[string]link
+	// kind is how the links are cut (linkKind), for the reports.
+	kind string
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 
@@ -52,7 +55,7 @@ type leaseSample struct {
 	Grant lease.Grant
 }
 
-// startLease creates the tables and the relays; the renewers start with startRenewers.
+// startLease creates the tables and the links; the renewers start with startRenewers.
 func (e *Env) startLease(ctx context.Context) error {
 	for _, region := range []string{e.A.AWSRegion, e.B.AWSRegion, witnessRegion} {
 		_, err := dynamodb.NewFromConfig(e.Cloud.Config(region)).CreateTable(ctx, &dynamodb.CreateTableInput{
@@ -69,17 +72,17 @@ func (e *Env) startLease(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.lease = &leaseWorld{links: map[string]map[string]*Relay{}, api: map[string]*Relay{}}
+	e.lease = &leaseWorld{links: map[string]map[string]link{}, api: map[string]link{}, kind: linkKind()}
 	for _, pr := range [][2]*Region{{e.A, e.B}, {e.B, e.A}} {
 		self, peer := pr[0], pr[1]
-		rl, err := NewRelay(self.Name+" → "+peer.Name+" API", peer.httpAddr)
+		rl, err := newLink(self.Name+" → "+peer.Name+" API", peer.httpAddr)
 		if err != nil {
 			return err
 		}
 		e.lease.api[self.Name] = rl
-		e.lease.links[self.Name] = map[string]*Relay{}
+		e.lease.links[self.Name] = map[string]link{}
 		for _, g := range []string{peer.AWSRegion, "witness"} {
-			rl, err := NewRelay(self.Name+" → "+g+" lease table", u.Host)
+			rl, err := newLink(self.Name+" → "+g+" lease table", u.Host)
 			if err != nil {
 				return err
 			}
@@ -96,7 +99,7 @@ func (e *Env) leaseEnv(r *Region) map[string]string {
 		peer = e.A
 	}
 	links := e.lease.links[r.Name]
-	return map[string]string{
+	env := map[string]string{
 		"LEASE_GRANTORS": fmt.Sprintf("%s=%s/%s,%s=%s/%s,witness=%s/%s", e.A.AWSRegion, e.A.AWSRegion, leaseTable,
 			e.B.AWSRegion, e.B.AWSRegion, leaseTable, witnessRegion, leaseTable),
 		"LEASE_GRANTOR_ENDPOINTS": fmt.Sprintf("%s=%s,witness=%s", peer.AWSRegion, links[peer.AWSRegion].URL(), links["witness"].URL()),
@@ -104,6 +107,10 @@ func (e *Env) leaseEnv(r *Region) map[string]string {
 		"LEASE_CALL_TIMEOUT": drillTimings.CallTimeout.String(), "LEASE_MARGIN": drillTimings.Margin.String(),
 		"RENEWER_RUN_FOR": "5m", "PROMOTION_GRACE": "30s",
 	}
+	if e.opts.RPOMax > 0 {
+		env["RPO_MAX"] = e.opts.RPOMax.String()
+	}
+	return env
 }
 
 // startRenewers runs each region's lease-renewer as its schedule would, back to back, and watches
@@ -144,41 +151,48 @@ func (e *Env) startRenewers() {
 	})
 }
 
-// stopLease ends the renewers' loops and the watcher, and closes the relays. An invocation in
-// flight ends only when its host closes: call it after closing the hosts.
-func (e *Env) stopLease() {
+// stopLease ends the renewers' loops and the watcher, and closes the links (deleting their
+// namespaces). An invocation in flight ends only when its host closes: call it after closing the
+// hosts.
+func (e *Env) stopLease() error {
 	if e.lease == nil {
-		return
+		return nil
 	}
 	if e.lease.stop != nil {
 		e.lease.stop()
 		e.lease.wg.Wait()
 	}
+	var errs []error
 	for _, links := range e.lease.links {
 		for _, rl := range links {
-			rl.Close()
+			errs = append(errs, rl.Close())
 		}
 	}
 	for _, rl := range e.lease.api {
-		rl.Close()
+		errs = append(errs, rl.Close())
 	}
+	return errors.Join(errs...)
 }
 
 // peerAPIURL is the peer's API as r reaches it: through the cuttable link.
 func (e *Env) peerAPIURL(r *Region) string { return e.lease.api[r.Name].URL() }
 
 // cutLease cuts (or restores) r's links to the other region's table and to the witness.
-func (e *Env) cutLease(r *Region, cut bool) {
+func (e *Env) cutLease(r *Region, cut bool) error {
+	var errs []error
 	for _, rl := range e.lease.links[r.Name] {
-		rl.SetCut(cut)
+		errs = append(errs, rl.SetCut(cut))
 	}
+	return errors.Join(errs...)
 }
 
 // cutWitness cuts (or restores) both regions' links to the witness.
-func (e *Env) cutWitness(cut bool) {
+func (e *Env) cutWitness(cut bool) error {
+	var errs []error
 	for _, links := range e.lease.links {
-		links["witness"].SetCut(cut)
+		errs = append(errs, links["witness"].SetCut(cut))
 	}
+	return errors.Join(errs...)
 }
 
 // fence reads r's database's write fence: who holds it and whether it is open now.

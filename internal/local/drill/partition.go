@@ -3,6 +3,7 @@ package drill
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,9 +38,10 @@ type LeaseOutcome struct {
 // links cuts (true) or restores the partition's links: region A's lease links, region B's link
 // to region A's table, B's probes of A, the replication link and the control plane's reach of A.
 func (e *Env) partition(ctx context.Context, cut bool) error {
-	e.cutLease(e.A, cut)
-	e.lease.links[e.B.Name][e.A.AWSRegion].SetCut(cut)
-	e.setProbeCut(e.B, cut)
+	err := errors.Join(e.cutLease(e.A, cut), e.lease.links[e.B.Name][e.A.AWSRegion].SetCut(cut), e.setProbeCut(e.B, cut))
+	if err != nil {
+		return err
+	}
 	e.Pair.SetControlPlaneCut(e.A.DB, cut)
 	if cut {
 		return e.B.DB.Exec(ctx, "STOP SLAVE IO_THREAD")
@@ -49,7 +51,7 @@ func (e *Env) partition(ctx context.Context, cut bool) error {
 
 // setProbeCut cuts (or restores) the path from r to the peer's API: its prober's and its
 // orchestrator's view of the peer's /health.
-func (e *Env) setProbeCut(r *Region, cut bool) { e.lease.api[r.Name].SetCut(cut) }
+func (e *Env) setProbeCut(r *Region, cut bool) error { return e.lease.api[r.Name].SetCut(cut) }
 
 // runLeaseScenario runs partition, health-cut or witness-down under load through the edge and
 // from clients writing to region A directly.
@@ -79,17 +81,29 @@ func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioRepor
 			return rep, err
 		}
 		e.progress("fault: %s cut from %s, the witness, replication and the control plane; clients still reach it", e.A.Name, e.B.Name)
-		rep.How = append(rep.How, "blackholed relays on the lease links, replication IO thread stopped, the control plane's fence of "+e.A.Name+" refused, "+e.B.Name+"'s probes of "+e.A.Name+" cut")
+		rep.How = append(rep.How, "lease and probe links cut by "+e.lease.kind+"; replication IO thread stopped (STOP SLAVE IO_THREAD); the control plane's fence of "+e.A.Name+" refused; "+e.B.Name+"'s probes of "+e.A.Name+" cut")
 		execErr = e.awaitAlarmExecution(ctx, e.B, faultAt, 30*time.Second)
 		if execErr == nil {
 			execErr = e.waitServing(ctx, e.B, 10*time.Second)
 		}
 	case HealthCut:
-		e.setProbeCut(e.B, true)
+		if err := e.setProbeCut(e.B, true); err != nil {
+			stopShow()
+			edgeLoad.Stop()
+			directLoad.Stop()
+			return rep, err
+		}
+		rep.How = append(rep.How, e.B.Name+"'s probes of "+e.A.Name+" cut by "+e.lease.kind)
 		e.progress("fault: %s's probes of %s's /health cut; nothing else", e.B.Name, e.A.Name)
 		execErr = e.awaitAlarmExecution(ctx, e.B, faultAt, 30*time.Second)
 	case WitnessDown:
-		e.cutWitness(true)
+		if err := e.cutWitness(true); err != nil {
+			stopShow()
+			edgeLoad.Stop()
+			directLoad.Stop()
+			return rep, err
+		}
+		rep.How = append(rep.How, "both regions' links to the witness cut by "+e.lease.kind)
 		e.progress("fault: the witness (%s) unreachable from both regions", witnessRegion)
 		time.Sleep(2 * drillTimings.TTL)
 		// An operator asks for a failover anyway: the writer still renews with region B, so
@@ -110,9 +124,13 @@ func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioRepor
 			return rep, err
 		}
 	case HealthCut:
-		e.setProbeCut(e.B, false)
+		if err := e.setProbeCut(e.B, false); err != nil {
+			return rep, err
+		}
 	case WitnessDown:
-		e.cutWitness(false)
+		if err := e.cutWitness(false); err != nil {
+			return rep, err
+		}
 	}
 	healAt := time.Now()
 	rep.Phases = append(rep.Phases, Phase{Name: "fault", Start: faultAt, End: healAt})

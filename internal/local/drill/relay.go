@@ -5,7 +5,45 @@ import (
 	"io"
 	"net"
 	"sync"
+
+	"github.com/switchyard-dr/switchyard/internal/local/netns"
 )
+
+// link is one network link of the drill that a scenario can cut: a kernel link in a network
+// namespace when the drill runs as root, a Relay otherwise. Either way a cut is a blackhole.
+type link interface {
+	URL() string
+	SetCut(cut bool) error
+	Close() error
+}
+
+var (
+	_ link = (*Relay)(nil)
+	_ link = (*netns.Link)(nil)
+)
+
+// Link kinds, as the reports name them.
+const (
+	kernelLinks = "network namespaces: each link's veth end taken down in its namespace"
+	relayLinks  = "blackholed relays on 127.0.0.1"
+)
+
+// linkKind is the kind of link newLink makes on this machine.
+func linkKind() string {
+	if netns.Supported() {
+		return kernelLinks
+	}
+	return relayLinks
+}
+
+// newLink makes a cuttable link to target: the kernel cuts it when the drill may make network
+// namespaces (root), a relay in the drill's own process otherwise.
+func newLink(name, target string) (link, error) {
+	if netns.Supported() {
+		return netns.New(name, target)
+	}
+	return NewRelay(name, target)
+}
 
 // Relay is one network link of the drill (a region to another region's lease table, say): a TCP
 // relay on 127.0.0.1 that a scenario can cut. A cut link is a blackhole, as a partition is:
@@ -39,7 +77,7 @@ func NewRelay(name, target string) (*Relay, error) {
 func (r *Relay) URL() string { return "http://" + r.ln.Addr().String() }
 
 // SetCut cuts the link (true) or restores it.
-func (r *Relay) SetCut(cut bool) {
+func (r *Relay) SetCut(cut bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cut = cut
@@ -47,16 +85,17 @@ func (r *Relay) SetCut(cut bool) {
 		for c := range r.conns {
 			c.Close()
 		}
-		return
+		return nil
 	}
 	for _, c := range r.held {
 		c.Close()
 	}
 	r.held = nil
+	return nil
 }
 
 // Close stops the relay and every connection through it.
-func (r *Relay) Close() {
+func (r *Relay) Close() error {
 	r.ln.Close()
 	r.mu.Lock()
 	for c := range r.conns {
@@ -67,6 +106,7 @@ func (r *Relay) Close() {
 	}
 	r.mu.Unlock()
 	r.wg.Wait()
+	return nil
 }
 
 func (r *Relay) accept() {

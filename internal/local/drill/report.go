@@ -41,6 +41,8 @@ type ScenarioReport struct {
 	Failures []string
 	// Lease is set by the writer-lease scenarios (partition, health-cut, witness-down).
 	Lease *LeaseOutcome
+	// RPO is set by the rpo-max scenario.
+	RPO *RPOOutcome
 }
 
 // Passed reports whether every invariant held.

@@ -23,7 +23,7 @@ const (
 )
 
 // Scenarios lists every scenario but the fault ones (FaultScenarios), in running order.
-var Scenarios = []string{Switchover, Unplanned, Failback, ControlPlaneDown, Partition, Lag, HealthCut, WitnessDown}
+var Scenarios = []string{Switchover, Unplanned, Failback, ControlPlaneDown, Partition, Lag, HealthCut, WitnessDown, RPOMax}
 
 // CoreScenarios are what `make drill` runs by default: a newcomer's tour of the failover.
 var CoreScenarios = Scenarios[:3]
@@ -179,6 +179,8 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		return e.runLeaseScenario(ctx, name)
 	case Lag:
 		return e.runLag(ctx)
+	case RPOMax:
+		return e.runRPOMax(ctx)
 	}
 	rep := &ScenarioReport{Name: name, TargetRTO: targetRTO[name], Start: time.Now()}
 	runID := e.runID + "-" + name
