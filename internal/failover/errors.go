@@ -23,6 +23,8 @@ import (
 //	StaleEpochError         not retried: traffic already carries a newer lease epoch (a later writer
 //	                        moved it); nothing was changed.
 //	RefusedError            not retried: the decision refused to promote (policy, health, lag).
+//	SupersededError         not retried, not a failure: a re-drive found a newer activation had
+//	                        moved the writer lease since its incident began; the run ends quietly.
 //	LeaseUnavailableError   retried for minutes, then notified: no majority of the writer lease's
 //	                        grantors answered, so nothing may be promoted until they do.
 //	InvalidInputError       not retried: the input is malformed; the message names the problem.
@@ -128,6 +130,15 @@ type RefusedError struct {
 
 func (e *RefusedError) Error() string { return "promotion refused: " + e.Reason }
 
+// SupersededError says a re-driven run found its incident overtaken: the writer lease passed to
+// another region after the incident began. The machine ends the run without acting or notifying:
+// the newer activation has its own run and its own notice.
+type SupersededError struct {
+	Reason string
+}
+
+func (e *SupersededError) Error() string { return "superseded: " + e.Reason }
+
 // LeaseUnavailableError says a majority of the writer lease's grantors could not be reached: no
 // promotion is possible until they can, which may change within minutes.
 type LeaseUnavailableError struct {
@@ -189,6 +200,7 @@ func boundary(step string, err error) error {
 		notHeld      *LeaseNotHeldError
 		stale        *StaleEpochError
 		refused      *RefusedError
+		superseded   *SupersededError
 		unavailable  *LeaseUnavailableError
 		invalid      *InvalidInputError
 	)
@@ -198,6 +210,8 @@ func boundary(step string, err error) error {
 		return &InvalidInputError{Reason: msg}
 	case errors.As(err, &refused):
 		return &RefusedError{Reason: msg}
+	case errors.As(err, &superseded):
+		return superseded
 	case errors.As(err, &unavailable):
 		return &LeaseUnavailableError{Reason: step + ": " + unavailable.Reason}
 	case errors.As(err, &notWriter):

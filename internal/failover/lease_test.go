@@ -191,7 +191,7 @@ func TestRedriveDoesNotUndoANewerActivation(t *testing.T) {
 		lease     failover.Lease
 		wantError string
 	}{
-		{"re-drive after the lease moved on: superseded", 1, taken, "RefusedError"},
+		{"re-drive after the lease moved on: superseded", 1, taken, "SupersededError"},
 		{"first run: acts on the facts", 0, taken, ""},
 		{"re-drive, lease taken before the incident", 2, with(func(l *failover.Lease) { l.Since = incident.Add(-time.Second) }), ""},
 		{"re-drive, this region holds the lease", 1, with(func(l *failover.Lease) { l.Holder = "us-west-2" }), ""},

@@ -174,10 +174,10 @@ func (s *Preflight) Handle(ctx context.Context, run Run) (Run, error) {
 	if err != nil {
 		return run, boundary(PhasePreflight, err)
 	}
-	d := Decide(run.Mode, f, s.Policy)
 	if why := superseded(run, f, s.Region); why != "" {
-		d.Action, d.Reason = ActionRefuse, why
+		return run, &SupersededError{Reason: why}
 	}
+	d := Decide(run.Mode, f, s.Policy)
 	run.Decision = &d
 	run.record(PhasePreflight, start, clock(s.Now))
 	if d.Action == ActionRefuse {
@@ -198,7 +198,7 @@ func superseded(run Run, f Facts, region string) string {
 	if run.Attempt == 0 || !f.LeaseKnown || l.Holder == "" || l.Holder == region || l.Since.IsZero() || !l.Since.After(run.DetectedAt) {
 		return ""
 	}
-	return fmt.Sprintf("superseded: the writer lease passed to %s (epoch %d) at %s, after incident %s began at %s; this re-drive (attempt %d) does not undo a newer activation",
+	return fmt.Sprintf("the writer lease passed to %s (epoch %d) at %s, after incident %s began at %s; this re-drive (attempt %d) does not undo a newer activation",
 		l.Holder, l.Epoch, l.Since.UTC().Format(time.RFC3339Nano), run.Incident, run.DetectedAt.UTC().Format(time.RFC3339Nano), run.Attempt)
 }
 

@@ -437,7 +437,7 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 // Errors a re-run cannot cure: the decision refused (policy, health, lag), the input was wrong, or a
 // newer writer already owns traffic. The failure notice already said why; a re-drive would only
 // repeat it.
-var notRedriven = map[string]bool{"RefusedError": true, "InvalidInputError": true, "StaleEpochError": true}
+var notRedriven = map[string]bool{"RefusedError": true, "InvalidInputError": true, "StaleEpochError": true, "SupersededError": true}
 
 // redrive starts a new execution for the incident of an execution that failed, was aborted or
 // timed out, after a backoff the state machine waits out itself (RetryDelaySeconds), at most

@@ -164,12 +164,13 @@ func (e *Env) crashInAwait(ctx context.Context, rep *ScenarioReport, to *Region)
 // region's detection may rightly take the writer back; either way the world must converge. It
 // returns the region that writes once every run has ended.
 func (e *Env) hostDown(ctx context.Context, rep *ScenarioReport, to *Region) (time.Time, *Region, error) {
-	down := make(chan time.Time, 1)
+	down, up := make(chan time.Time, 1), make(chan struct{})
 	var downErr error
 	to.tap.arm("failover-promote", func() {
 		at := time.Now()
 		downErr = to.Host.SetDown(true)
 		e.goTask(func(tctx context.Context) {
+			defer close(up)
 			sleep(tctx, hostOutage) //nolint:errcheck // on cancellation the host comes back at once
 			if err := to.Host.SetDown(false); err != nil {
 				e.log.Error("bring the Lambda host back", "region", to.Name, "error", err.Error())
@@ -196,11 +197,29 @@ func (e *Env) hostDown(ctx context.Context, rep *ScenarioReport, to *Region) (ti
 	}
 	rep.Phases = append(rep.Phases, Phase{Name: to.Name + "'s Lambda host down (every invocation refused, processes killed)", Start: faultAt, End: faultAt.Add(hostOutage)})
 	e.progress("fault: %s's Lambda host down for %s, right after Promote answered", to.Name, hostOutage)
-	// The host must be back, and every run (a re-drive, a reconcile, the peer's failover) ended.
-	if err := sleep(ctx, hostOutage); err != nil {
-		return faultAt, nil, err
+	// Converged means the host back, a success notice from either region (the re-drive in to, or
+	// the peer taking the writer back), then every run (a re-drive, a reconcile) ended.
+	select {
+	case <-up:
+	case <-ctx.Done():
+		return faultAt, nil, ctx.Err()
 	}
-	if err := e.quiesce(ctx, faultBound[HostDown]); err != nil {
+	deadline := faultAt.Add(faultBound[HostDown])
+	for {
+		if a, _ := e.successes(e.A, faultAt); len(a) > 0 {
+			break
+		}
+		if b, _ := e.successes(e.B, faultAt); len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return faultAt, nil, fmt.Errorf("no success notice from either region within %s of the fault", faultBound[HostDown])
+		}
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return faultAt, nil, err
+		}
+	}
+	if err := e.quiesce(ctx, time.Until(deadline)); err != nil {
 		return faultAt, nil, err
 	}
 	writer, _ := e.Pair.Roles()
@@ -221,7 +240,7 @@ func (e *Env) checkOneSuccess(rep *ScenarioReport, writer *Region, since time.Ti
 	failed := 0
 	for _, r := range []*Region{e.A, e.B} {
 		s, f := e.successes(r, since)
-		ok, failed = append(ok, s...), failed+f
+		ok, failed = append(ok, s...), failed+len(f)
 	}
 	if len(ok) != 1 || ok[0].Region != writer.AWSRegion {
 		var from []string
@@ -331,9 +350,9 @@ func (e *Env) checkRaceNotices(rep *ScenarioReport, writer *Region, since time.T
 	rep.How = append(rep.How, fmt.Sprintf("notices: successes %v, failures %v; the last success from %s", successes, failures, last))
 }
 
-// successes returns region r's notices since since that report success, and how many reported
+// successes returns region r's notices since since that report success, and those that report
 // failure.
-func (e *Env) successes(r *Region, since time.Time) (ok []failover.Report, failed int) {
+func (e *Env) successes(r *Region, since time.Time) (ok, failed []failover.Report) {
 	topic := e.deployment(r).TopicARN
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -341,16 +360,32 @@ func (e *Env) successes(r *Region, since time.Time) (ok []failover.Report, faile
 		if !n.At.After(since) || n.TopicARN != topic {
 			continue
 		}
+		// The topic also carries the alarms' own notifications: only the orchestrator's reports count.
 		var rp failover.Report
-		_ = json.Unmarshal([]byte(n.Message), &rp)
+		if json.Unmarshal([]byte(n.Message), &rp) != nil || rp.Outcome == "" {
+			continue
+		}
 		switch rp.Outcome {
 		case failover.OutcomeActivated, failover.OutcomeReconciled, failover.OutcomeNoChange:
 			ok = append(ok, rp)
 		default:
-			failed++
+			failed = append(failed, rp)
 		}
 	}
 	return ok, failed
+}
+
+// describeFailures names each failure notice by its incident and error, for a report.
+func describeFailures(failed []failover.Report) []string {
+	var out []string
+	for _, f := range failed {
+		what := f.Incident + ": " + string(f.Outcome)
+		if f.Error != nil {
+			what += " (" + f.Error.Error + ": " + f.Error.Cause + ")"
+		}
+		out = append(out, what)
+	}
+	return out
 }
 
 // checkNotices asserts exactly one success notice from region r since since; failure notices of
@@ -361,7 +396,7 @@ func (e *Env) checkNotices(rep *ScenarioReport, r *Region, since time.Time) {
 		rep.failf("%d success notices from %s for the incident, want exactly one", len(ok), r.Name)
 		return
 	}
-	rep.How = append(rep.How, fmt.Sprintf("one success notice from %s (%s); %d failure notices of runs re-driven before it", r.Name, ok[0].Outcome, failed))
+	rep.How = append(rep.How, fmt.Sprintf("one success notice from %s (%s); failure notices of runs re-driven before it: %v", r.Name, ok[0].Outcome, describeFailures(failed)))
 }
 
 // awaitSuccess waits for a success notice from r after since.
@@ -378,7 +413,7 @@ func (e *Env) awaitSuccess(ctx context.Context, r *Region, since time.Time, limi
 		}
 	}
 	_, failed := e.successes(r, since)
-	return fmt.Errorf("no success notice from %s within %v of the fault (%d failure notices)", r.Name, limit, failed)
+	return fmt.Errorf("no success notice from %s within %v of the fault (failure notices: %v)", r.Name, limit, describeFailures(failed))
 }
 
 // trafficAPIDown makes CloudFront's UpdateDistribution answer 500 for trafficAPIOutage, then asks
@@ -434,8 +469,8 @@ func (e *Env) lateAlarm(ctx context.Context, rep *ScenarioReport, to *Region) (t
 	if len(answers) != 1 || !strings.Contains(answers[0], `"joined":true`) {
 		rep.failf("the second alarm's trigger answers %v, want one that joined the running execution", answers)
 	}
-	if _, failed := e.successes(to, faultAt); failed > 0 {
-		rep.failf("%d failure notices during a successful switchover", failed)
+	if _, failed := e.successes(to, faultAt); len(failed) > 0 {
+		rep.failf("%d failure notices during a successful switchover: %v", len(failed), describeFailures(failed))
 	}
 	rep.How = append(rep.How, fmt.Sprintf("manual switchover in %s with CloudFront updates held 6 s; %s's activation alarm raised again after the %s cooldown reached the failover-trigger through EventBridge and joined the run",
 		to.Name, to.Name, e.deployment(to).Cooldown))

@@ -28,7 +28,10 @@ func (e *Env) runLag(ctx context.Context) (*ScenarioReport, error) {
 	stopShow := e.showLoad(load)
 	stop := func() *Recording { stopShow(); return load.Stop() }
 	noticesBefore := len(e.notices())
-	time.Sleep(steady)
+	if err := sleep(ctx, steady); err != nil {
+		stop()
+		return rep, err
+	}
 	rep.Phases = append(rep.Phases, Phase{Name: "steady load", Start: rep.Start, End: time.Now()})
 
 	// The standby keeps receiving but stops applying: its replicated heartbeat ages.
@@ -38,7 +41,10 @@ func (e *Env) runLag(ctx context.Context) (*ScenarioReport, error) {
 		return rep, err
 	}
 	e.progress("fault: %s stops applying replication; its heartbeat ages past MAX_LAG %s", e.B.Name, drillMaxLag)
-	time.Sleep(drillMaxLag + time.Second)
+	if err := sleep(ctx, drillMaxLag+time.Second); err != nil {
+		stop()
+		return rep, err
+	}
 	rep.Phases = append(rep.Phases, Phase{Name: e.B.Name + " applies nothing (SQL thread stopped)", Start: lagAt, End: time.Now()})
 	faultAt := time.Now()
 	pid := e.A.DB.PID()
@@ -76,7 +82,10 @@ func (e *Env) runLag(ctx context.Context) (*ScenarioReport, error) {
 		return rep, err
 	}
 	e.progress("%s applies its relay log again; a new alarm after the cooldown", e.B.Name)
-	time.Sleep(e.deployment(e.B).Cooldown + 500*time.Millisecond)
+	if err := sleep(ctx, e.deployment(e.B).Cooldown+500*time.Millisecond); err != nil {
+		stop()
+		return rep, err
+	}
 	secondAt := time.Now()
 	rep.Phases = append(rep.Phases, Phase{Name: "refused; the standby catches up; cooldown", Start: refusedAt, End: secondAt})
 	if err := e.setAlarmState(ctx, e.B, e.B.Alarm, cwtypes.StateValueOk, "the lag recovered: look at the peer again"); err != nil {
@@ -88,7 +97,10 @@ func (e *Env) runLag(ctx context.Context) (*ScenarioReport, error) {
 		execErr = e.waitServing(ctx, e.B, 10*time.Second)
 	}
 	e.addOrchestratorPhases(rep, faultAt, faultAt)
-	time.Sleep(steady)
+	if err := sleep(ctx, steady); err != nil {
+		stop()
+		return rep, err
+	}
 	rec := stop()
 	rep.End = time.Now()
 	rep.Attempts = rec.Attempts

@@ -120,14 +120,26 @@ func (e *Env) startRenewers() {
 	e.lease.stop = cancel
 	for _, r := range []*Region{e.A, e.B} {
 		e.lease.wg.Go(func() {
+			last := "" // the failure last reported: a host that is down fails every interval
 			for ctx.Err() == nil {
 				res, err := r.Host.Invoke(ctx, "lease-renewer", []byte(`{"source":"aws.events","detail-type":"Scheduled Event"}`))
 				if ctx.Err() != nil {
 					return
 				}
-				if err != nil || res.FunctionError != nil {
-					e.progress("%s's lease-renewer ended badly: %v %v", r.Name, err, res)
-					time.Sleep(drillTimings.RenewInterval)
+				if err == nil && res.FunctionError == nil {
+					last = ""
+					continue
+				}
+				why := fmt.Sprint(err)
+				if err == nil {
+					why = res.FunctionError.Type + ": " + res.FunctionError.Message
+				}
+				if why != last {
+					e.progress("%s's lease-renewer ended badly (retried every %s): %s", r.Name, drillTimings.RenewInterval, why)
+					last = why
+				}
+				if sleep(ctx, drillTimings.RenewInterval) != nil {
+					return
 				}
 			}
 		})
@@ -219,7 +231,9 @@ func (e *Env) waitFence(ctx context.Context, r *Region, limit time.Duration) err
 			return nil
 		}
 		last = fmt.Sprintf("holder %q epoch %d open %v %v", holder, epoch, open, err)
-		time.Sleep(50 * time.Millisecond)
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
 	}
 	return fmt.Errorf("%s's write fence did not open within %v (last: %s)", r.Name, limit, last)
 }

@@ -67,7 +67,16 @@ func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioRepor
 	stopShow := e.showLoad(edgeLoad)
 	noticesBefore := len(e.notices())
 	e.progress("load: clients through the edge and 2 writing to %s directly", e.A.Name)
-	time.Sleep(steady)
+	// abort ends the load when the scenario cannot go on (a cut that failed, Ctrl-C).
+	abort := func(err error) (*ScenarioReport, error) {
+		stopShow()
+		edgeLoad.Stop()
+		directLoad.Stop()
+		return rep, err
+	}
+	if err := sleep(ctx, steady); err != nil {
+		return abort(err)
+	}
 	rep.Phases = append(rep.Phases, Phase{Name: "steady load", Start: rep.Start, End: time.Now()})
 
 	faultAt := time.Now()
@@ -75,10 +84,7 @@ func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioRepor
 	switch name {
 	case Partition:
 		if err := e.partition(ctx, true); err != nil {
-			stopShow()
-			edgeLoad.Stop()
-			directLoad.Stop()
-			return rep, err
+			return abort(err)
 		}
 		e.progress("fault: %s cut from %s, the witness, replication and the control plane; clients still reach it", e.A.Name, e.B.Name)
 		rep.How = append(rep.How, "lease and probe links cut by "+e.lease.kind+"; replication IO thread stopped (STOP SLAVE IO_THREAD); the control plane's fence of "+e.A.Name+" refused; "+e.B.Name+"'s probes of "+e.A.Name+" cut")
@@ -88,24 +94,20 @@ func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioRepor
 		}
 	case HealthCut:
 		if err := e.setProbeCut(e.B, true); err != nil {
-			stopShow()
-			edgeLoad.Stop()
-			directLoad.Stop()
-			return rep, err
+			return abort(err)
 		}
 		rep.How = append(rep.How, e.B.Name+"'s probes of "+e.A.Name+" cut by "+e.lease.kind)
 		e.progress("fault: %s's probes of %s's /health cut; nothing else", e.B.Name, e.A.Name)
 		execErr = e.awaitAlarmExecution(ctx, e.B, faultAt, 30*time.Second)
 	case WitnessDown:
 		if err := e.cutWitness(true); err != nil {
-			stopShow()
-			edgeLoad.Stop()
-			directLoad.Stop()
-			return rep, err
+			return abort(err)
 		}
 		rep.How = append(rep.How, "both regions' links to the witness cut by "+e.lease.kind)
 		e.progress("fault: the witness (%s) unreachable from both regions", witnessRegion)
-		time.Sleep(2 * drillTimings.TTL)
+		if err := sleep(ctx, 2*drillTimings.TTL); err != nil {
+			return abort(err)
+		}
 		// An operator asks for a failover anyway: the writer still renews with region B, so
 		// there is no majority for a takeover and nothing may be promoted.
 		var out string
@@ -115,26 +117,30 @@ func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioRepor
 		}
 	}
 	e.addOrchestratorPhases(rep, faultAt, faultAt)
-	time.Sleep(steady)
+	if err := sleep(ctx, steady); err != nil {
+		return abort(err)
+	}
 
 	// Heal, then look at region A once its renewer has met the grantors again.
 	switch name {
 	case Partition:
 		if err := e.partition(ctx, false); err != nil {
-			return rep, err
+			return abort(err)
 		}
 	case HealthCut:
 		if err := e.setProbeCut(e.B, false); err != nil {
-			return rep, err
+			return abort(err)
 		}
 	case WitnessDown:
 		if err := e.cutWitness(false); err != nil {
-			return rep, err
+			return abort(err)
 		}
 	}
 	healAt := time.Now()
 	rep.Phases = append(rep.Phases, Phase{Name: "fault", Start: faultAt, End: healAt})
-	time.Sleep(4 * drillTimings.RenewInterval)
+	if err := sleep(ctx, 4*drillTimings.RenewInterval); err != nil {
+		return abort(err)
+	}
 	holder, epoch, open, ferr := fence(ctx, e.A)
 	stopShow()
 	edgeRec, directRec := edgeLoad.Stop(), directLoad.Stop()

@@ -174,7 +174,10 @@ func (e *Env) runRPOMax(ctx context.Context) (*ScenarioReport, error) {
 		return load.Stop(), probed()
 	}
 	e.progress("load: %d clients and a probe writing to %s directly, RPO_MAX %s", lo.withDefaults().Clients, e.A.Name, rpo)
-	time.Sleep(steady)
+	if err := sleep(ctx, steady); err != nil {
+		stop()
+		return rep, err
+	}
 	rep.Phases = append(rep.Phases, Phase{Name: "steady load", Start: rep.Start, End: time.Now()})
 
 	faultAt := time.Now()
@@ -263,7 +266,9 @@ func (e *Env) runRPOMax(ctx context.Context) (*ScenarioReport, error) {
 			rep.failf("%d acknowledged writes still missing on %s 5 s after the scenario", len(onB.Lost), e.B.Name)
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return rep, err
+		}
 	}
 	return rep, nil
 }

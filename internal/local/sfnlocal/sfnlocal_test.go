@@ -175,3 +175,46 @@ func TestFailoverDefinitionLoads(t *testing.T) {
 		t.Error("a placeholder survived the substitution")
 	}
 }
+
+// TestLambdaErrorsAreNamedAsStepFunctionsNamesThem: a Task whose Lambda call fails carries the
+// error name Step Functions gives it — Lambda.<Exception> when Lambda answered with an error,
+// Lambda.SdkClientException when it could not be reached — so a definition's Retry on
+// Lambda.ServiceException matches locally as it does in AWS.
+func TestLambdaErrorsAreNamedAsStepFunctionsNamesThem(t *testing.T) {
+	requireNode(t)
+	lambdaAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.Contains(r.URL.Path, "unavailable"):
+			w.Header().Set("X-Amzn-ErrorType", "ServiceException")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"Type":"Service","message":"the Lambda service is unavailable"}`)
+		default:
+			w.Header().Set("X-Amzn-ErrorType", "ResourceNotFoundException")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"Type":"User","message":"Function not found"}`)
+		}
+	}))
+	defer lambdaAPI.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // nothing listens there any more
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tc := range []struct{ function, endpoint, want string }{
+		{"unavailable", lambdaAPI.URL, "Lambda.ServiceException"},
+		{"missing", lambdaAPI.URL, "Lambda.ResourceNotFoundException"},
+		{"unreachable", closed.URL, "Lambda.SdkClientException"},
+	} {
+		t.Run(tc.function, func(t *testing.T) {
+			def := json.RawMessage(`{"StartAt":"Call","States":{"Call":{"Type":"Task","Resource":"arn:aws:lambda:us-west-2:123456789012:function:` + tc.function + `","End":true}}}`)
+			m := &sfnlocal.Machine{Definition: def, LambdaEndpoint: tc.endpoint, Region: "us-west-2"}
+			res, err := m.Run(ctx, sfnlocal.Execution{ARN: "arn:aws:states:us-west-2:123456789012:execution:m:" + tc.function, Name: tc.function}, json.RawMessage(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Error != tc.want {
+				t.Errorf("error %q (cause %q), want %s", res.Error, res.Cause, tc.want)
+			}
+		})
+	}
+}
