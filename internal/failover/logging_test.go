@@ -22,7 +22,7 @@ func TestLoggedOneLinePerInvocation(t *testing.T) {
 		want    map[string]any
 	}{
 		{"started", fixture(t, "failover-trigger", "sns-alarm.json"), map[string]any{"level": "INFO", "step": "trigger", "outcome": "ok",
-			"source": "sns", "started": true, "executionName": "activate-us-west-2-20261121T053000Z", "reason": "started activate-us-west-2-20261121T053000Z"}},
+			"source": "sns", "started": true, "executionName": "activate-us-west-2-20261121T054012345Z", "reason": "started activate-us-west-2-20261121T054012345Z"}},
 		{"refused input", fixture(t, "failover-trigger", "malformed-manual-action.json"), map[string]any{"level": "ERROR", "step": "trigger",
 			"outcome": "error", "errorType": "InvalidInputError"}},
 	}

@@ -356,8 +356,8 @@ func TestStepsRecordEveryPhase(t *testing.T) {
 	n := &fakeNotifier{}
 	ctx := context.Background()
 
-	run := failover.Run{Region: "us-west-2", Mode: failover.ModeAuto, Reason: "alarm", Incident: "activate-us-west-2-20261121T053000Z",
-		Execution: &failover.ExecutionContext{ARN: "arn:aws:states:us-west-2:111122223333:execution:switchyard-failover:activate-us-west-2-20261121T053000Z"}}
+	run := failover.Run{Region: "us-west-2", Mode: failover.ModeAuto, Reason: "alarm", Incident: "activate-us-west-2-20261121T054012345Z",
+		Execution: &failover.ExecutionContext{ARN: "arn:aws:states:us-west-2:111122223333:execution:switchyard-failover:activate-us-west-2-20261121T054012345Z"}}
 	run, err := (&failover.Preflight{DB: db, Prober: prober, Region: "us-west-2", LocalClusterARN: west, PeerAPIURL: peerAPI,
 		Policy: failover.Policy{AllowDataLoss: true}, Now: clk}).Handle(ctx, run)
 	if err != nil {

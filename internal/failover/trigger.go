@@ -241,12 +241,19 @@ func alarmChange(name, state, reason, at string) (AlarmChange, error) {
 	return AlarmChange{}, fmt.Errorf("alarm %s: state change time %q is not a timestamp like 2026-11-21T05:40:00.000+0000", name, at)
 }
 
-// IncidentName is the execution name for activation alarms that changed at changedAt: the region
-// and the start of the cooldown window holding changedAt. Every notification of one incident (SNS retries, several
-// alarms, both SNS and EventBridge) maps to the same name, so Standard workflows' idempotent
-// StartExecution collapses concurrent duplicates into one execution.
-func IncidentName(region string, changedAt time.Time, cooldown time.Duration) string {
-	return "activate-" + region + "-" + changedAt.UTC().Truncate(cooldown).Format("20060102T150405Z")
+// IncidentName is the execution name for the activation alarm episode that began at changedAt
+// (the alarm's StateChangeTime): the incident is what happened, not a window of time. Every
+// notification of that transition (SNS retries, SNS and EventBridge both) names the same
+// execution, so Standard workflows' idempotent StartExecution collapses concurrent duplicates into
+// one; a later episode names a new one, which joins a running execution or waits out the cooldown.
+func IncidentName(region string, changedAt time.Time) string {
+	return "activate-" + region + "-" + episode(changedAt)
+}
+
+// episode is an alarm transition's time to the millisecond, without the dot: an execution name
+// allows no dot, and the notification's execution name check reads it back.
+func episode(changedAt time.Time) string {
+	return strings.Replace(changedAt.UTC().Format("20060102T150405.000Z"), ".", "", 1)
 }
 
 // reconcilePrefix begins every reconcile run's execution name.
@@ -256,8 +263,7 @@ const reconcilePrefix = "reconcile-"
 // every notification of that transition names the same execution, and the next episode, however
 // soon, names a new one (a reconcile skips the cooldown, so a window would swallow a repair).
 func ReconcileName(region string, changedAt time.Time) string {
-	// Milliseconds without the dot: an incident is also the notification's execution name check.
-	return reconcilePrefix + region + "-" + strings.Replace(changedAt.UTC().Format("20060102T150405.000Z"), ".", "", 1)
+	return reconcilePrefix + region + "-" + episode(changedAt)
 }
 
 // ManualName is the execution name for a manual request made at now with reason: a request
@@ -365,7 +371,7 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 		switch {
 		case len(firing) > 0:
 			first := slices.MinFunc(firing, byTime)
-			res.ExecutionName = IncidentName(h.Region, first.ChangedAt, h.Cooldown)
+			res.ExecutionName = IncidentName(h.Region, first.ChangedAt)
 			run = Run{Region: h.Region, Mode: ModeAuto, Reason: "alarm", Incident: res.ExecutionName, DetectedAt: first.ChangedAt.Truncate(time.Second)}
 		case len(reconcile) > 0:
 			first := slices.MinFunc(reconcile, byTime)

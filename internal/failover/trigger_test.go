@@ -56,8 +56,8 @@ func TestTriggerFixtures(t *testing.T) {
 		mode      failover.Mode
 		wantError string
 	}{
-		{"sns-alarm.json", true, "activate-us-west-2-20261121T053000Z", failover.ModeAuto, ""},
-		{"eventbridge-alarm.json", true, "activate-us-west-2-20261121T053000Z", failover.ModeAuto, ""},
+		{"sns-alarm.json", true, "activate-us-west-2-20261121T054012345Z", failover.ModeAuto, ""},
+		{"eventbridge-alarm.json", true, "activate-us-west-2-20261121T054012345Z", failover.ModeAuto, ""},
 		{"manual-switchover.json", true, failover.ManualName("us-west-2", failover.ModeSwitchover, now, "planned failback after the us-east-1 incident"), failover.ModeSwitchover, ""},
 		{"manual-failover.json", true, failover.ManualName("us-west-2", failover.ModeFailover, now, "us-east-1 is down; AWS Health confirms"), failover.ModeFailover, ""},
 		{"sns-ok.json", false, "", "", ""},
@@ -191,7 +191,7 @@ func TestTriggerStartsEvenWhenThisRegionWrites(t *testing.T) {
 
 func TestTriggerManualRefusedWhileRunning(t *testing.T) {
 	now := time.Date(2026, 11, 21, 5, 41, 0, 0, time.UTC)
-	ex := &fakeExecutions{started: []failover.ExecutionSummary{{Name: "activate-us-west-2-20261121T053000Z", Status: "RUNNING", StartedAt: now.Add(-time.Minute)}}}
+	ex := &fakeExecutions{started: []failover.ExecutionSummary{{Name: "activate-us-west-2-20261121T054012345Z", Status: "RUNNING", StartedAt: now.Add(-time.Minute)}}}
 	h := newTrigger(ex, now)
 	res, err := invokeTrigger(t, h, fixture(t, "failover-trigger", "manual-switchover.json"))
 	if err != nil {
@@ -312,19 +312,22 @@ func TestManualName(t *testing.T) {
 	}
 }
 
+// An incident is the alarm episode: its transition's time to the millisecond, whatever zone the
+// notification wrote it in. Two episodes a moment apart are two incidents (the second joins the
+// first's execution or waits out the cooldown); there is no window whose edge splits or merges them.
 func TestIncidentName(t *testing.T) {
 	tests := []struct {
 		at   time.Time
 		want string
 	}{
-		{time.Date(2026, 11, 21, 5, 40, 12, 0, time.UTC), "activate-us-west-2-20261121T053000Z"},
-		{time.Date(2026, 11, 21, 5, 59, 59, 0, time.UTC), "activate-us-west-2-20261121T053000Z"},
-		{time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC), "activate-us-west-2-20261121T060000Z"},
-		{time.Date(2026, 11, 21, 7, 10, 0, 0, time.FixedZone("CET", 3600)), "activate-us-west-2-20261121T060000Z"},
+		{time.Date(2026, 11, 21, 5, 40, 12, 345e6, time.UTC), "activate-us-west-2-20261121T054012345Z"},
+		{time.Date(2026, 11, 21, 5, 40, 12, 346e6, time.UTC), "activate-us-west-2-20261121T054012346Z"},
+		{time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC), "activate-us-west-2-20261121T060000000Z"},
+		{time.Date(2026, 11, 21, 7, 0, 0, 0, time.FixedZone("CET", 3600)), "activate-us-west-2-20261121T060000000Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.at.String(), func(t *testing.T) {
-			if got := failover.IncidentName("us-west-2", tt.at, 30*time.Minute); got != tt.want {
+			if got := failover.IncidentName("us-west-2", tt.at); got != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
 		})
@@ -349,8 +352,8 @@ func TestTriggerRedrive(t *testing.T) {
 		delay     int
 		wantError string
 	}{
-		{"execution-aborted.json", true, "activate-us-west-2-20261121T053000Z-redrive-1", 30, ""},
-		{"execution-failed-verification.json", true, "activate-us-west-2-20261121T053000Z-redrive-1", 30, ""},
+		{"execution-aborted.json", true, "activate-us-west-2-20261121T054012345Z-redrive-1", 30, ""},
+		{"execution-failed-verification.json", true, "activate-us-west-2-20261121T054012345Z-redrive-1", 30, ""},
 		{"execution-failed-refused.json", false, "", 0, ""},
 		{"execution-failed-last-attempt.json", false, "", 0, ""},
 		{"forged-execution-other-state-machine.json", false, "", 0, ""},
@@ -372,7 +375,7 @@ func TestTriggerRedrive(t *testing.T) {
 			if err := json.Unmarshal([]byte(ex.byName[tt.name]), &run); err != nil {
 				t.Fatalf("execution %s: %v (have %v)", tt.name, err, ex.byName)
 			}
-			if run.Attempt != 1 || run.RetryDelaySeconds != tt.delay || run.Incident != "activate-us-west-2-20261121T053000Z" || run.Decision != nil {
+			if run.Attempt != 1 || run.RetryDelaySeconds != tt.delay || run.Incident != "activate-us-west-2-20261121T054012345Z" || run.Decision != nil {
 				t.Errorf("input: got %+v, want attempt 1 after %d s, the same incident, no decision carried over", run, tt.delay)
 			}
 		})
@@ -384,7 +387,7 @@ func TestTriggerRedrive(t *testing.T) {
 			t.Fatal(err)
 		}
 		var run failover.Run
-		_ = json.Unmarshal([]byte(ex.byName["activate-us-west-2-20261121T053000Z-redrive-3"]), &run)
+		_ = json.Unmarshal([]byte(ex.byName["activate-us-west-2-20261121T054012345Z-redrive-3"]), &run)
 		if run.Attempt != 3 || run.RetryDelaySeconds != 120 {
 			t.Errorf("third re-drive: got attempt %d after %d s, want 3 after 120 s", run.Attempt, run.RetryDelaySeconds)
 		}

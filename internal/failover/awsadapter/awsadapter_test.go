@@ -483,16 +483,16 @@ func TestExecutions(t *testing.T) {
 	})
 	ex := &awsadapter.Executions{SFN: sfn.NewFromConfig(c.config(westRegion, false)), StateMachineARN: arn}
 	before := time.Now().Add(-time.Second)
-	first, err := ex.Start(ctx(t), "activate-us-west-2-20261121T053000Z", []byte(`{"a":1}`))
+	first, err := ex.Start(ctx(t), "activate-us-west-2-20261121T054012345Z", []byte(`{"a":1}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := ex.Start(ctx(t), "activate-us-west-2-20261121T053000Z", []byte(`{"a":1}`))
+	again, err := ex.Start(ctx(t), "activate-us-west-2-20261121T054012345Z", []byte(`{"a":1}`))
 	if err != nil || again != first {
 		t.Fatalf("same name and input while running: got %q, %v; want %q", again, err, first)
 	}
 	var exists *failover.ExecutionExistsError
-	if _, err := ex.Start(ctx(t), "activate-us-west-2-20261121T053000Z", []byte(`{"a":2}`)); !errors.As(err, &exists) {
+	if _, err := ex.Start(ctx(t), "activate-us-west-2-20261121T054012345Z", []byte(`{"a":2}`)); !errors.As(err, &exists) {
 		t.Fatalf("same name, other input: got %v, want *failover.ExecutionExistsError", err)
 	}
 	list, err := ex.StartedSince(ctx(t), before)
@@ -503,7 +503,7 @@ func TestExecutions(t *testing.T) {
 	if _, err := c.WaitExecution(ctx(t), first); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ex.Start(ctx(t), "activate-us-west-2-20261121T053000Z", []byte(`{"a":1}`)); !errors.As(err, &exists) {
+	if _, err := ex.Start(ctx(t), "activate-us-west-2-20261121T054012345Z", []byte(`{"a":1}`)); !errors.As(err, &exists) {
 		t.Fatalf("same name after it closed: got %v, want *failover.ExecutionExistsError", err)
 	}
 	if list, _ := ex.StartedSince(ctx(t), time.Now().Add(time.Hour)); len(list) != 0 {
