@@ -151,3 +151,19 @@ func CountOutcomes(attempts []Attempt) map[string]int {
 	}
 	return m
 }
+
+// holdWriteInvariants fails rep for what its integrity check (rep.Integrity) found: any write
+// stored twice, no write acknowledged at all (the load did not run), and, unless the scenario
+// allows data loss (lossAllowed; its loss is held by the lease's window instead), any
+// acknowledged write missing.
+func holdWriteInvariants(rep *ScenarioReport, lossAllowed bool) {
+	if n := len(rep.Integrity.Duplicates); n > 0 {
+		rep.failf("%d writes were stored twice", n)
+	}
+	if rep.Integrity.Acked == 0 {
+		rep.failf("no write was acknowledged: the load did not run")
+	}
+	if n := len(rep.Integrity.Lost); n > 0 && !lossAllowed {
+		rep.failf("%d acknowledged writes are missing after %s, which must lose nothing", n, rep.Name)
+	}
+}
