@@ -339,88 +339,114 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 	if err != nil {
 		return TriggerResult{}, err
 	}
-	now := clock(h.Now)
-	var res TriggerResult
-	var run Run
 	if in.Execution != nil {
 		return h.redrive(ctx, *in.Execution)
 	}
+	now := clock(h.Now)
+	run, res, ok := h.incident(in, now)
+	res.Source = in.Source
+	if !ok {
+		return res, nil
+	}
+	held, err := h.held(ctx, in.Manual != nil, run, &res, now)
+	switch {
+	case err != nil:
+		return TriggerResult{}, err
+	case held:
+		return res, nil
+	}
+	return h.start(ctx, run, res)
+}
+
+// incident names what the trigger input reports and builds the run for it: a manual request, or
+// the earliest ALARM transition among this stack's activation alarms (else its watchdog alarms).
+// ok is false when there is nothing to run; res then says why.
+func (h *Trigger) incident(in TriggerInput, now time.Time) (run Run, res TriggerResult, ok bool) {
 	if in.Manual != nil {
 		res.ExecutionName = ManualName(h.Region, in.Manual.Action, now, in.Manual.Reason)
 		run = Run{Region: h.Region, Mode: in.Manual.Action, Reason: "manual: " + in.Manual.Reason, Incident: res.ExecutionName, DetectedAt: now.UTC()}
-	} else {
-		var firing, reconcile []AlarmChange
-		for _, a := range in.Alarms {
-			switch {
-			case !slices.Contains(h.AlarmNames, a.Name) && !slices.Contains(h.ReconcileAlarmNames, a.Name):
-				res.Ignored = append(res.Ignored, a.Name+": not a configured alarm")
-			case !h.ownAlarm(a):
-				res.Ignored = append(res.Ignored, fmt.Sprintf("%s: ARN %q (account %q, region %q) is not this stack's alarm in account %s, region %s",
-					a.Name, truncate(a.ARN, 200), truncate(a.Account, 20), truncate(a.Region, 30), h.AccountID, h.Region))
-			case a.State != "ALARM":
-				res.Ignored = append(res.Ignored, a.Name+": "+a.State)
-			case slices.Contains(h.AlarmNames, a.Name):
-				firing = append(firing, a)
-			default:
-				reconcile = append(reconcile, a)
-			}
-		}
-		byTime := func(a, b AlarmChange) int { return a.ChangedAt.Compare(b.ChangedAt) }
-		// The input must not depend on which notification arrived: the alarm's own reason differs
-		// between alarms of one incident, so it is logged here, not passed on.
+		return run, res, true
+	}
+	var firing, reconcile []AlarmChange
+	for _, a := range in.Alarms {
 		switch {
-		case len(firing) > 0:
-			first := slices.MinFunc(firing, byTime)
-			res.ExecutionName = IncidentName(h.Region, first.ChangedAt)
-			run = Run{Region: h.Region, Mode: ModeAuto, Reason: "alarm", Incident: res.ExecutionName, DetectedAt: first.ChangedAt.Truncate(time.Second)}
-		case len(reconcile) > 0:
-			first := slices.MinFunc(reconcile, byTime)
-			res.ExecutionName = ReconcileName(h.Region, first.ChangedAt)
-			run = Run{Region: h.Region, Mode: ModeReconcile, Reason: "watchdog alarm", Incident: res.ExecutionName, DetectedAt: first.ChangedAt.Truncate(time.Second)}
+		case !slices.Contains(h.AlarmNames, a.Name) && !slices.Contains(h.ReconcileAlarmNames, a.Name):
+			res.Ignored = append(res.Ignored, a.Name+": not a configured alarm")
+		case !h.ownAlarm(a):
+			res.Ignored = append(res.Ignored, fmt.Sprintf("%s: ARN %q (account %q, region %q) is not this stack's alarm in account %s, region %s",
+				a.Name, truncate(a.ARN, 200), truncate(a.Account, 20), truncate(a.Region, 30), h.AccountID, h.Region))
+		case a.State != "ALARM":
+			res.Ignored = append(res.Ignored, a.Name+": "+a.State)
+		case slices.Contains(h.AlarmNames, a.Name):
+			firing = append(firing, a)
 		default:
-			res.Reason = "no configured alarm of this stack is in ALARM: nothing to do"
-			res.Source = in.Source
-			return res, nil
+			reconcile = append(reconcile, a)
 		}
 	}
+	byTime := func(a, b AlarmChange) int { return a.ChangedAt.Compare(b.ChangedAt) }
+	// The input must not depend on which notification arrived: the alarm's own reason differs
+	// between alarms of one incident, so it is logged here, not passed on.
+	switch {
+	case len(firing) > 0:
+		first := slices.MinFunc(firing, byTime)
+		res.ExecutionName = IncidentName(h.Region, first.ChangedAt)
+		run = Run{Region: h.Region, Mode: ModeAuto, Reason: "alarm", Incident: res.ExecutionName, DetectedAt: first.ChangedAt.Truncate(time.Second)}
+	case len(reconcile) > 0:
+		first := slices.MinFunc(reconcile, byTime)
+		res.ExecutionName = ReconcileName(h.Region, first.ChangedAt)
+		run = Run{Region: h.Region, Mode: ModeReconcile, Reason: "watchdog alarm", Incident: res.ExecutionName, DetectedAt: first.ChangedAt.Truncate(time.Second)}
+	default:
+		res.Reason = "no configured alarm of this stack is in ALARM: nothing to do"
+		return run, res, false
+	}
+	return run, res, true
+}
 
+// held says whether the run must not start now, and sets res to why: another execution is
+// running (a notification joins it; a manual request is told to wait), or an activation started
+// within the cooldown. The same incident again is not held: StartExecution answers it.
+func (h *Trigger) held(ctx context.Context, manual bool, run Run, res *TriggerResult, now time.Time) (bool, error) {
 	running, err := h.Executions.Running(ctx)
 	if err != nil {
-		return TriggerResult{}, fmt.Errorf("list running executions: %w", err)
+		return false, fmt.Errorf("list running executions: %w", err)
 	}
 	for _, e := range running {
 		if e.Name == res.ExecutionName {
-			continue // the same request again: StartExecution answers it idempotently below
+			continue // the same request again: StartExecution answers it idempotently
 		}
-		if in.Manual != nil {
+		if manual {
 			res.Reason = fmt.Sprintf("execution %s is still running: wait for it, or stop it, before asking again", e.Name)
 		} else {
 			res.Joined, res.ExecutionName, res.ExecutionARN = true, e.Name, e.ARN
 			res.Reason = fmt.Sprintf("execution %s is running and converging this region: this notification joins it", e.Name)
 		}
-		res.Source = in.Source
-		return res, nil
+		return true, nil
 	}
-	var recent []ExecutionSummary
-	if run.Mode != ModeReconcile {
-		if recent, err = h.Executions.StartedSince(ctx, now.Add(-h.Cooldown)); err != nil {
-			return TriggerResult{}, fmt.Errorf("list recent executions: %w", err)
-		}
+	if run.Mode == ModeReconcile {
+		return false, nil // a reconcile never promotes: the cooldown does not hold it
+	}
+	recent, err := h.Executions.StartedSince(ctx, now.Add(-h.Cooldown))
+	if err != nil {
+		return false, fmt.Errorf("list recent executions: %w", err)
 	}
 	for _, e := range recent {
-		// A reconcile run never promotes: it is no activation for the cooldown to space out, and a
-		// refused one (the watchdog firing in a region that does not write) must not hold back an
-		// operator's switchover for a whole cooldown.
+		// A reconcile run is no activation for the cooldown to space out, and a refused one (the
+		// watchdog firing in a region that does not write) must not hold back an operator's
+		// switchover for a whole cooldown.
 		if e.Name == res.ExecutionName || strings.HasPrefix(e.Name, reconcilePrefix) {
 			continue
 		}
 		res.Reason = fmt.Sprintf("execution %s (%s) started at %s, within the cooldown of %s: not starting another; "+
 			"check `switchyard status` and ask again after the cooldown",
 			e.Name, e.Status, e.StartedAt.UTC().Format(time.RFC3339), h.Cooldown)
-		res.Source = in.Source
-		return res, nil
+		return true, nil
 	}
+	return false, nil
+}
 
+// start starts the run's execution under its incident's name; an execution of that name that has
+// already ended means the incident was handled.
+func (h *Trigger) start(ctx context.Context, run Run, res TriggerResult) (TriggerResult, error) {
 	input, err := json.Marshal(run)
 	if err != nil {
 		return TriggerResult{}, err
@@ -436,7 +462,6 @@ func (h *Trigger) Handle(ctx context.Context, raw json.RawMessage) (TriggerResul
 		res.Started, res.ExecutionARN = true, arn
 		res.Reason = "started " + res.ExecutionName
 	}
-	res.Source = in.Source
 	return res, nil
 }
 
