@@ -3,9 +3,11 @@ package localcloud
 import (
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"math/big"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -71,6 +73,7 @@ func (f *dynamodbService) serve(w http.ResponseWriter, req *request) {
 		b, _ := json.Marshal(body)
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		w.Header().Set("x-amzn-RequestId", requestID)
+		w.Header().Set("X-Amz-Crc32", crc32Header(b))
 		w.WriteHeader(e.Status)
 		w.Write(b)
 	}
@@ -112,8 +115,13 @@ func (f *dynamodbService) serve(w http.ResponseWriter, req *request) {
 	b, _ := json.Marshal(out)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	w.Header().Set("x-amzn-RequestId", requestID)
+	w.Header().Set("X-Amz-Crc32", crc32Header(b))
 	w.Write(b)
 }
+
+// crc32Header is DynamoDB's x-amz-crc32: the IEEE CRC-32 of the response body, in decimal. The
+// SDKs check it (aws-sdk-go-v2 warns on every response without it, and retries a mismatch).
+func crc32Header(body []byte) string { return strconv.FormatUint(uint64(crc32.ChecksumIEEE(body)), 10) }
 
 func field[T any](in map[string]json.RawMessage, name string, dst *T) error {
 	raw, ok := in[name]

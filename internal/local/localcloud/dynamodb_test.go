@@ -2,13 +2,16 @@ package localcloud_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/switchyard-dr/switchyard/internal/local/localcloud"
 )
@@ -127,5 +130,42 @@ func TestDynamoDBRefusesWhatAWSRefuses(t *testing.T) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" {
 		t.Errorf("GetItem with a number key on a string-keyed table = %v; want ValidationException", err)
+	}
+}
+
+// DynamoDB signs every response body with x-amz-crc32 and the SDK checks it: the stand-in's
+// answers, successes and errors alike, pass the check (the SDK logs a warning on each one that
+// does not, and retries a mismatch).
+func TestDynamoDBResponsesCarryTheirCRC32(t *testing.T) {
+	srv := start(t, localcloud.Options{})
+	var mu sync.Mutex
+	var logged []string
+	cfg := srv.Config(east)
+	cfg.Logger = logging.LoggerFunc(func(_ logging.Classification, format string, v ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		logged = append(logged, fmt.Sprintf(format, v...))
+	})
+	c := dynamodb.NewFromConfig(cfg)
+	createTable(t, c, "crc")
+	item := map[string]ddb.AttributeValue{"pk": s("k"), "v": n("1")}
+	if _, err := c.PutItem(ctx(t), &dynamodb.PutItemInput{TableName: aws.String("crc"), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetItem(ctx(t), &dynamodb.GetItemInput{TableName: aws.String("crc"), Key: map[string]ddb.AttributeValue{"pk": s("k")}, ConsistentRead: aws.Bool(true)})
+	if err != nil || len(got.Item) != 2 {
+		t.Fatalf("GetItem: %v, %v", got, err)
+	}
+	_, err = c.PutItem(ctx(t), &dynamodb.PutItemInput{TableName: aws.String("crc"), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	var failed *ddb.ConditionalCheckFailedException
+	if !errors.As(err, &failed) {
+		t.Fatalf("conditional put on an existing item: %v, want ConditionalCheckFailedException", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, l := range logged {
+		if strings.Contains(l, "checksum") {
+			t.Errorf("the SDK logged %q: a response's x-amz-crc32 is missing or wrong", l)
+		}
 	}
 }
