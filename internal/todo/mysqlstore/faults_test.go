@@ -167,8 +167,8 @@ func TestFaultsFromARealServer(t *testing.T) {
 				}
 				continue
 			}
-			if mysqlNumber(err) != 1213 {
-				t.Errorf("%d deadlocks: Create = %v, want the third deadlock returned", tt.deadlocks, err)
+			if mysqlNumber(err) != 1213 || todo.ErrorCode(err) != todo.EUNAVAILABLE {
+				t.Errorf("%d deadlocks: Create = %v (%s), want the third deadlock returned as unavailable (503, retry)", tt.deadlocks, err, todo.ErrorCode(err))
 			}
 			if n := rows(t, pool, "SELECT n FROM deadlock_budget"); n != 0 {
 				t.Errorf("%d deadlocks: %d left in the budget, want every attempt used", tt.deadlocks, n)

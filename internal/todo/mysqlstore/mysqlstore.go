@@ -108,6 +108,10 @@ func classify(op string, err error) error {
 		switch me.Number {
 		case errLockWaitTimeout, errAccessDenied, errTooManyConnections, errProxyBorrowTimeout:
 			return todo.Wrap(todo.EUNAVAILABLE, err, "%s: the database is not accepting work", op)
+		case errLockDeadlock:
+			// Still deadlocking after the store's own retries: the contention is passing, so the
+			// client is told to retry (503), not that the service is broken.
+			return todo.Wrap(todo.EUNAVAILABLE, err, "%s: the database kept rolling it back on deadlocks; retry", op)
 		}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return todo.Wrap(todo.EUNAVAILABLE, err, "%s: the database did not answer in time", op)
