@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -120,6 +121,8 @@ type Env struct {
 	tasks      sync.WaitGroup
 
 	lease *leaseWorld
+	// replLinks[s] is the link replicas reach s's binlog through: the partition cuts it.
+	replLinks map[*mariadb.Server]link
 
 	mu         sync.Mutex
 	lastWrites string // the region the edge last sent a write to
@@ -337,8 +340,32 @@ func (e *Env) startDatabases(ctx context.Context) error {
 	if err := errors.Join(errA, errB); err != nil {
 		return err
 	}
+	// Each region's binlog is reached by the other's replica through a link a partition can cut.
+	e.replLinks = map[*mariadb.Server]link{}
+	type hostPort struct {
+		host string
+		port int
+	}
+	addrs := map[*mariadb.Server]hostPort{}
+	for _, r := range []*Region{e.A, e.B} {
+		l, err := newLink(r.Name+" database (replication)", fmt.Sprintf("127.0.0.1:%d", r.DB.Port))
+		if err != nil {
+			return err
+		}
+		e.replLinks[r.DB] = l
+		u, err := url.Parse(l.URL())
+		if err != nil {
+			return err
+		}
+		port, err := strconv.Atoi(u.Port())
+		if err != nil {
+			return fmt.Errorf("replication link %s: %w", l.URL(), err)
+		}
+		addrs[r.DB] = hostPort{u.Hostname(), port}
+	}
 	pair, err := replication.Setup(ctx, e.A.DB, e.B.DB, replication.Options{
 		User: "repl", Password: replPassword, Databases: []string{appDatabase}, CatchUpTimeout: 5 * time.Second,
+		SourceAddr: func(source *mariadb.Server) (string, int) { return addrs[source].host, addrs[source].port },
 	})
 	if err != nil {
 		return err
@@ -748,6 +775,9 @@ func (e *Env) Close() error {
 	}
 	if e.Pair != nil {
 		e.Pair.Close()
+	}
+	for _, l := range e.replLinks {
+		errs = append(errs, l.Close())
 	}
 	for _, r := range []*Region{e.A, e.B} {
 		if r != nil && r.DB != nil {

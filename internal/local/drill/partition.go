@@ -35,17 +35,16 @@ type LeaseOutcome struct {
 	Notice string
 }
 
-// links cuts (true) or restores the partition's links: region A's lease links, region B's link
-// to region A's table, B's probes of A, the replication link and the control plane's reach of A.
-func (e *Env) partition(ctx context.Context, cut bool) error {
-	err := errors.Join(e.cutLease(e.A, cut), e.lease.links[e.B.Name][e.A.AWSRegion].SetCut(cut), e.setProbeCut(e.B, cut))
+// partition cuts (true) or restores the partition's links: region A's lease links, region B's
+// link to region A's table, B's probes of A, the replication link from A's binlog and the control
+// plane's reach of A.
+func (e *Env) partition(cut bool) error {
+	err := errors.Join(e.cutLease(e.A, cut), e.lease.links[e.B.Name][e.A.AWSRegion].SetCut(cut), e.setProbeCut(e.B, cut),
+		e.replLinks[e.A.DB].SetCut(cut))
 	if err != nil {
 		return err
 	}
 	e.Pair.SetControlPlaneCut(e.A.DB, cut)
-	if cut {
-		return e.B.DB.Exec(ctx, "STOP SLAVE IO_THREAD")
-	}
 	return nil
 }
 
@@ -83,11 +82,11 @@ func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioRepor
 	var execErr error
 	switch name {
 	case Partition:
-		if err := e.partition(ctx, true); err != nil {
+		if err := e.partition(true); err != nil {
 			return abort(err)
 		}
 		e.progress("fault: %s cut from %s, the witness, replication and the control plane; clients still reach it", e.A.Name, e.B.Name)
-		rep.How = append(rep.How, "lease and probe links cut by "+e.lease.kind+"; replication IO thread stopped (STOP SLAVE IO_THREAD); the control plane's fence of "+e.A.Name+" refused; "+e.B.Name+"'s probes of "+e.A.Name+" cut")
+		rep.How = append(rep.How, "lease, probe and replication links cut by "+e.lease.kind+"; the control plane's fence of "+e.A.Name+" refused; "+e.B.Name+"'s probes of "+e.A.Name+" cut")
 		execErr = e.awaitAlarmExecution(ctx, e.B, faultAt, 30*time.Second)
 		if execErr == nil {
 			execErr = e.waitServing(ctx, e.B, 10*time.Second)
@@ -124,7 +123,7 @@ func (e *Env) runLeaseScenario(ctx context.Context, name string) (*ScenarioRepor
 	// Heal, then look at region A once its renewer has met the grantors again.
 	switch name {
 	case Partition:
-		if err := e.partition(ctx, false); err != nil {
+		if err := e.partition(false); err != nil {
 			return abort(err)
 		}
 	case HealthCut:

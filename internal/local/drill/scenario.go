@@ -342,10 +342,17 @@ func (e *Env) loseRegion(ctx context.Context, rep *ScenarioReport, from, to *Reg
 	// is milliseconds behind and the loss is usually nothing.
 	if lead := e.opts.LinkCutLead; lead > 0 {
 		cutAt := time.Now()
-		if err := to.DB.Exec(ctx, "STOP SLAVE IO_THREAD"); err != nil {
+		repl := e.replLinks[from.DB]
+		if err := repl.SetCut(true); err != nil {
 			return cutAt, err
 		}
-		rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("replication link %s → %s cut", from.Name, to.Name), Start: cutAt, End: time.Now()})
+		// Once the region is gone the link may come back: there is nothing left to carry.
+		defer func() {
+			if err := repl.SetCut(false); err != nil {
+				rep.failf("restore the replication link from %s: %v", from.Name, err)
+			}
+		}()
+		rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("replication link %s → %s cut (%s)", from.Name, to.Name, linkKind()), Start: cutAt, End: time.Now()})
 		e.progress("fault: replication link %s → %s cut", from.Name, to.Name)
 		if err := sleep(ctx, lead); err != nil {
 			return cutAt, err

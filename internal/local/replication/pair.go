@@ -25,6 +25,9 @@ type Options struct {
 	// CatchUpTimeout bounds how long a switchover waits for the replica to apply everything
 	// the fenced writer committed; 10 s when zero.
 	CatchUpTimeout time.Duration
+	// SourceAddr is where a replica reaches source's binlog: a link that can be cut, say. Nil
+	// means 127.0.0.1 and source's own port.
+	SourceAddr func(source *mariadb.Server) (host string, port int)
 }
 
 // ErrNotCaughtUp says a switchover gave up because the replica did not apply the writer's last
@@ -112,8 +115,12 @@ func (p *Pair) Roles() (writer, replica *mariadb.Server) {
 }
 
 func (p *Pair) changeMaster(source *mariadb.Server) string {
-	return fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='%s', "+
-		"MASTER_PASSWORD='%s', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1", source.Port, p.opts.User, p.opts.Password)
+	host, port := "127.0.0.1", source.Port
+	if p.opts.SourceAddr != nil {
+		host, port = p.opts.SourceAddr(source)
+	}
+	return fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%d, MASTER_USER='%s', "+
+		"MASTER_PASSWORD='%s', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1", host, port, p.opts.User, p.opts.Password)
 }
 
 func (p *Pair) db(s *mariadb.Server) (*sql.DB, error) {
