@@ -45,6 +45,8 @@ func TestNotifyPublishesEveryRunUpToTheLimits(t *testing.T) {
 		{"an incident of 81 characters", activated(func(r *failover.Run) { r.Incident = strings.Repeat("i", 81) }), false},
 		{"a reason of 1024 bytes", activated(func(r *failover.Run) { r.Reason = strings.Repeat("r", 1024) }), true},
 		{"a reason of 1025 bytes", activated(func(r *failover.Run) { r.Reason = strings.Repeat("r", 1025) }), false},
+		{"a decision's reason of 1024 bytes", activated(func(r *failover.Run) { r.Decision.Reason = strings.Repeat("d", 1024) }), true},
+		{"a decision's reason of 1025 bytes", activated(func(r *failover.Run) { r.Decision.Reason = strings.Repeat("d", 1025) }), false},
 		// A step that takes less than a millisecond records 0 ms.
 		{"a phase of 0 ms", activated(func(r *failover.Run) { r.Phases[3].DurationMs = 0 }), true},
 		{"a phase of -1 ms", activated(func(r *failover.Run) { r.Phases[3].DurationMs = -1 }), false},
