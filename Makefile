@@ -1,4 +1,5 @@
-# Switchyard. `make drill` shows a whole failover locally; `make test` is what CI runs.
+# Switchyard. `make drill` shows a whole failover locally; `make test` is the test command, and CI
+# (.ci/run) runs it and then `make mutation-failover`.
 SHELL := /bin/bash
 # Go 1.27.3 carries the standard-library fixes govulncheck asks for; a machine starts on its own Go,
 # which fetches this one through the module proxy.
@@ -64,7 +65,7 @@ node_modules/.bin/node: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-## test: the README's test command; CI runs it through .ci/run.
+## test: the README's test command; CI runs it through .ci/run, followed by mutation-failover.
 test: node lint vulncheck test-unit test-race
 
 # Packages whose code or tests run goroutines: make test runs them under the race detector (which
@@ -130,7 +131,7 @@ mutation:
 			|| { echo "mutation: $$pkg is below its floor: kill the LIVED mutants listed above with tests"; exit 1; }; \
 	done
 
-## mutation-failover: what CI runs, the failover domain at its floor above.
+## mutation-failover: what CI runs after make test, the failover domain at its floor above.
 mutation-failover:
 	$(MAKE) mutation MUTATION_FLOORS="$(filter internal/failover:%,$(MUTATION_FLOORS))"
 

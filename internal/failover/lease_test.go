@@ -112,11 +112,21 @@ func TestPreflightWatchesTheLease(t *testing.T) {
 			"", 0, 8*time.Second + time.Millisecond, "RefusedError"},
 		{"grantors unreachable: retried by the state machine", "alarm.json", &fakeLease{answers: []failover.Lease{{}}, err: errors.New("1 of 2 grantors needed agreed")}, time.Minute,
 			"", 0, 0, "LeaseUnavailableError"},
+		// An operator's failover loses data just as the alarm's does: it too waits for the lease.
+		{"manual failover waits the lease out", "manual-failover.json", &fakeLease{answers: []failover.Lease{held}}, time.Minute,
+			failover.ActionFailover, (9*time.Second + margin).Milliseconds(), 8*time.Second + time.Millisecond, ""},
+		// A switchover loses nothing and needs the writer, which holds the lease: no wait.
+		{"switchover with the writer answering", "manual-switchover.json", &fakeLease{answers: []failover.Lease{held}}, time.Minute,
+			failover.ActionSwitchover, 0, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := start
 			var slept time.Duration
-			s := &failover.Preflight{DB: &fakeDB{topology: topo(east, ""), lag: time.Second, lagKnown: true}, Prober: &fakeProber{},
+			prober := &fakeProber{}
+			if tc.fixture == "manual-switchover.json" {
+				prober.health = map[string]failover.Health{peerAPI: {Status: 200, Region: "us-east-1", Role: "writer"}}
+			}
+			s := &failover.Preflight{DB: &fakeDB{topology: topo(east, ""), lag: time.Second, lagKnown: true}, Prober: prober,
 				Region: "us-west-2", LocalClusterARN: west, PeerAPIURL: peerAPI,
 				Policy: failover.Policy{AllowDataLoss: true, MaxLag: tc.maxLag}, Now: func() time.Time { return now },
 				Lease: tc.lease, LeaseMargin: margin, Heartbeat: fakeHeartbeat{at: beat},

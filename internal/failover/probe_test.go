@@ -232,3 +232,59 @@ func TestPeerProbeDoesNotWaitWhenTheProbesFillTheInterval(t *testing.T) {
 		t.Errorf("waits: got %v, want none", slept)
 	}
 }
+
+// TestPeerProbeWatchdog: while this region writes, each sample also says whether "exactly one
+// region writes and all traffic goes to it" holds, and names what breaks it; only an answer the
+// public endpoint served is evidence of where traffic goes. A region that does not write publishes
+// no consistency samples.
+func TestPeerProbeWatchdog(t *testing.T) {
+	westWriter := failover.Health{Status: 200, Region: "us-west-2", Role: "writer"}
+	tests := []struct {
+		name     string
+		local    failover.Health
+		peer     failover.Health
+		public   failover.Health
+		wantBits string
+		wantSays string
+	}{
+		{"all well", westWriter, failover.Health{Status: 200, Region: "us-east-1", Role: "reader"}, westWriter, "1 1", ""},
+		{"the peer writes too", westWriter, failover.Health{Status: 200, Region: "us-east-1", Role: "writer"}, westWriter, "0 0",
+			"two regions accept writes"},
+		{"public traffic goes to the peer", westWriter, failover.Health{Status: 200, Region: "us-east-1", Role: "reader"},
+			failover.Health{Status: 200, Region: "us-east-1", Role: "reader"}, "0 0", "this region writes but receives no traffic"},
+		{"the public endpoint does not answer", westWriter, failover.Health{Status: 200, Region: "us-east-1", Role: "reader"},
+			failover.Health{Status: 502, Region: "us-east-1"}, "1 1", ""},
+		{"the public answer names no region", westWriter, failover.Health{Status: 200, Region: "us-east-1", Role: "reader"},
+			failover.Health{Status: 200, Role: "writer"}, "1 1", ""},
+		{"this region does not write", failover.Health{Status: 200, Region: "us-west-2", Role: "reader"},
+			failover.Health{Status: 200, Region: "us-east-1", Role: "writer"}, failover.Health{Status: 200, Region: "us-east-1", Role: "writer"}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &manualClock{now: time.Date(2026, 11, 21, 5, 40, 0, 0, time.UTC)}
+			p := &scriptedProber{answers: map[string][]func() (failover.Health, error){
+				localAPI:  {answer(clk, time.Millisecond, tt.local, nil)},
+				peerAPI:   {answer(clk, time.Millisecond, tt.peer, nil)},
+				publicURL: {answer(clk, time.Millisecond, tt.public, nil)},
+			}}
+			m := &fakeMetrics{}
+			probe := &failover.PeerProbe{Prober: p, Metrics: m, Region: "us-west-2", PeerAPIURL: peerAPI, PublicURL: publicURL,
+				LocalAPIURL: localAPI, Samples: 2, Interval: 10 * time.Second, Timeout: time.Second, Now: clk.Now,
+				Sleep: func(_ context.Context, d time.Duration) error { clk.advance(d); return nil }}
+			rep, err := probe.Handle(context.Background(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := healthyBits(m.consistency); got != tt.wantBits {
+				t.Errorf("consistency samples healthy: got %q, want %q", got, tt.wantBits)
+			}
+			got := strings.Join(rep.Inconsistencies, "; ")
+			if tt.wantSays == "" && got != "" || !strings.Contains(got, tt.wantSays) {
+				t.Errorf("inconsistencies: got %q, want %q", got, tt.wantSays)
+			}
+			if len(rep.Inconsistencies) > 1 {
+				t.Errorf("inconsistencies: got %q, want each named once", rep.Inconsistencies)
+			}
+		})
+	}
+}

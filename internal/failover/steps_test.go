@@ -141,6 +141,10 @@ func TestPromote(t *testing.T) {
 			if run.Promotion == nil || run.Promotion.Target != west || !run.Promotion.Deadline.Equal(now.Add(15*time.Minute)) || run.Promotion.Done {
 				t.Errorf("promotion: got %+v, want target %s, deadline %s, not done", run.Promotion, west, now.Add(15*time.Minute))
 			}
+			// The notification reports what was done: promote's own decision, not the one it was handed.
+			if len(tt.want) == 1 && (run.Decision == nil || string(run.Decision.Action) != strings.Fields(tt.want[0])[0]) {
+				t.Errorf("decision: got %+v, want the %s that was called", run.Decision, strings.Fields(tt.want[0])[0])
+			}
 		})
 	}
 }

@@ -83,6 +83,8 @@ func TestTriggerFixtures(t *testing.T) {
 		{"forged-sns-alarm-other-region.json", false, "", "", ""},
 		{"forged-eventbridge-alarm-other-account.json", false, "", "", ""},
 		{"forged-eventbridge-alarm-envelope-other-region.json", false, "", "", ""},
+		// Our alarm's ARN in an event another account put on the bus.
+		{"forged-eventbridge-alarm-envelope-other-account.json", false, "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
@@ -392,6 +394,27 @@ func TestTriggerRedrive(t *testing.T) {
 			t.Errorf("third re-drive: got attempt %d after %d s, want 3 after 120 s", run.Attempt, run.RetryDelaySeconds)
 		}
 	})
+	// Step Functions refuses execution names over 80 characters: the incident is shortened so that
+	// the re-drive's name with its suffix still fits.
+	t.Run("the longest incident's re-drive name fits", func(t *testing.T) {
+		incident := "activate-us-west-2-" + strings.Repeat("x", 80-len("activate-us-west-2-"))
+		ex := &fakeExecutions{}
+		ev := strings.ReplaceAll(string(fixture(t, "failover-trigger", "execution-aborted.json")), "activate-us-west-2-20261121T053000Z", incident)
+		res, err := invokeTrigger(t, newRedriver(ex), []byte(ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := incident[:80-len("-redrive-1")] + "-redrive-1"; !res.Started || res.ExecutionName != want {
+			t.Errorf("got %+v, want %s started (%d characters)", res, want, len(want))
+		}
+	})
+	t.Run("giving up says how many runs failed", func(t *testing.T) {
+		ex := &fakeExecutions{}
+		res, err := invokeTrigger(t, newRedriver(ex), fixture(t, "failover-trigger", "execution-failed-last-attempt.json"))
+		if err != nil || res.Started || !strings.Contains(res.Reason, "4 runs failed, the bound of 3 re-drives is reached") {
+			t.Errorf("got %+v, %v; want nothing started and the reason to count 4 runs (the first and 3 re-drives)", res, err)
+		}
+	})
 	t.Run("a running execution is left to converge", func(t *testing.T) {
 		ex := &fakeExecutions{started: []failover.ExecutionSummary{{Name: "reconcile-us-west-2-20261121T053000Z", Status: "RUNNING", StartedAt: now}}}
 		res, err := invokeTrigger(t, newRedriver(ex), fixture(t, "failover-trigger", "execution-aborted.json"))
@@ -408,5 +431,29 @@ func TestReconcileNameIsTheEpisode(t *testing.T) {
 	}
 	if a, b := failover.ReconcileName("us-west-2", at), failover.ReconcileName("us-west-2", at.Add(time.Minute)); a == b {
 		t.Errorf("the next episode a minute later got the same name %s", a)
+	}
+}
+
+// A manual request's reason goes into the notification: up to 1024 bytes are taken, more refused.
+func TestTriggerManualReasonLimit(t *testing.T) {
+	now := time.Date(2026, 11, 21, 5, 41, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		length int
+		ok     bool
+	}{{1024, true}, {1025, false}} {
+		t.Run(fmt.Sprint(tt.length), func(t *testing.T) {
+			ex := &fakeExecutions{}
+			req, _ := json.Marshal(map[string]string{"action": "switchover", "reason": strings.Repeat("r", tt.length)})
+			res, err := invokeTrigger(t, newTrigger(ex, now), req)
+			if tt.ok {
+				if err != nil || !res.Started {
+					t.Errorf("got %+v, %v; want the switchover started", res, err)
+				}
+				return
+			}
+			if got := errorType(err); got != "InvalidInputError" || len(ex.started) != 0 {
+				t.Errorf("got %v (%s) and %d executions, want an InvalidInputError and none", err, got, len(ex.started))
+			}
+		})
 	}
 }

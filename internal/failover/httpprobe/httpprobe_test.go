@@ -3,6 +3,7 @@ package httpprobe_test
 import (
 	"context"
 	"encoding/json"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -193,6 +194,11 @@ func todoAPI(t *testing.T, region string, writer bool) string {
 				_, _ = w.Write([]byte(`{"type":"https://switchyard.dev/problems/region-not-writer","title":"not the writer","status":503}`))
 				return
 			}
+			// As the ToDo API does, a body without a JSON media type is refused.
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				w.WriteHeader(http.StatusUnsupportedMediaType)
+				return
+			}
 			var in struct{ Task, Status string }
 			_ = json.NewDecoder(r.Body).Decode(&in)
 			id := "id" + r.Header.Get("Idempotency-Key")
@@ -224,7 +230,11 @@ func TestCanary(t *testing.T) {
 		want failover.Canary
 	}{
 		{"writer", todoAPI(t, "us-west-2", true), failover.Canary{WriteStatus: 201, WriteRegion: "us-west-2", ReadBack: true, ReadRegion: "us-west-2"}},
-		{"reader", todoAPI(t, "us-east-1", false), failover.Canary{WriteStatus: 503, WriteRegion: "us-east-1", NotWriter: true}},
+		{"reader", todoAPI(t, "us-east-1", false), failover.Canary{WriteStatus: 503, WriteRegion: "us-east-1", NotWriter: true,
+			Detail: "POST /todos answered 503 https://switchyard.dev/problems/region-not-writer"}},
+		// The item cannot be removed: the canary still succeeded, and the notification names the leftover.
+		{"delete refused", refuseDeletes(t, todoAPI(t, "us-west-2", true)), failover.Canary{WriteStatus: 201, WriteRegion: "us-west-2",
+			ReadBack: true, ReadRegion: "us-west-2", Detail: "DELETE /todos/idk1 answered 503"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,7 +242,6 @@ func TestCanary(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got.Detail = ""
 			if got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
@@ -243,4 +252,62 @@ func TestCanary(t *testing.T) {
 			t.Error("got no error from a stopped server, want a connection error")
 		}
 	})
+}
+
+// refuseDeletes stands in front of api and answers every DELETE 503, as a region whose database
+// stops writing between the canary's read and its clean-up would.
+func refuseDeletes(t *testing.T, api string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		proxyTo(t, api, w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// Health names the region that answered from the body when it has one and from the region header
+// otherwise: an error answer (a problem document) carries only the header, and a proxy may drop it.
+func TestHealthNamesTheAnsweringRegion(t *testing.T) {
+	tests := []struct {
+		name   string
+		header string
+		status int
+		body   string
+		want   failover.Health
+	}{
+		{"body and header", "us-east-1", 200, `{"region":"us-east-1","role":"writer","db":"ok"}`,
+			failover.Health{Status: 200, Region: "us-east-1", Role: "writer"}},
+		{"a problem answer names the region in its header only", "us-east-1", 503,
+			`{"type":"https://switchyard.dev/problems/internal","status":503}`, failover.Health{Status: 503, Region: "us-east-1"}},
+		{"a proxy dropped the header", "", 200, `{"region":"us-west-2","role":"reader","db":"ok"}`,
+			failover.Health{Status: 200, Region: "us-west-2", Role: "reader"}},
+		{"not JSON", "us-west-2", 502, "Bad Gateway", failover.Health{Status: 502, Region: "us-west-2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.header != "" {
+					w.Header().Set(httpprobe.RegionHeader, tt.header)
+				}
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			}))
+			t.Cleanup(srv.Close)
+			got, err := httpprobe.New(2*time.Second).Health(context.Background(), srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Latency <= 0 {
+				t.Errorf("latency %s, want a measured latency", got.Latency)
+			}
+			got.Latency = 0
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
 }
