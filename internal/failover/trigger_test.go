@@ -399,7 +399,7 @@ func TestTriggerRedrive(t *testing.T) {
 	t.Run("the longest incident's re-drive name fits", func(t *testing.T) {
 		incident := "activate-us-west-2-" + strings.Repeat("x", 80-len("activate-us-west-2-"))
 		ex := &fakeExecutions{}
-		ev := strings.ReplaceAll(string(fixture(t, "failover-trigger", "execution-aborted.json")), "activate-us-west-2-20261121T053000Z", incident)
+		ev := strings.ReplaceAll(string(fixture(t, "failover-trigger", "execution-aborted.json")), "activate-us-west-2-20261121T054012345Z", incident)
 		res, err := invokeTrigger(t, newRedriver(ex), []byte(ev))
 		if err != nil {
 			t.Fatal(err)
