@@ -29,7 +29,8 @@ func TestAppendJSONMatchesRuntime(t *testing.T) {
 			Custom: &edge.CustomOrigin{DomainName: "c", Port: -1, SSLProtocols: []string{}},
 			S3:     &edge.S3Origin{DomainName: "s", CustomHeaders: edge.Headers{}},
 		}},
-		"s3 without headers": {Origin: &edge.Origin{S3: &edge.S3Origin{AuthMethod: "none"}}},
+		"s3 without headers":      {Origin: &edge.Origin{S3: &edge.S3Origin{AuthMethod: "none"}}},
+		"lone continuation bytes": {URI: "/\x80\xbf/\xd0\x80"},
 		"awkward strings": {
 			ClientIP: "\x00\x01\x1f\x7f", Method: "\"\\/<>&", URI: "\b\f\n\r\t", QueryString: "\xff\xfe caf\xc3\xa9 \u2028\u2029 \U0001F600",
 			Headers: edge.Headers{"x\"y": {{Key: "", Value: "no key"}, {Key: "K", Value: "\xc3"}}},

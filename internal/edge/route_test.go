@@ -156,6 +156,33 @@ func TestSignalCache(t *testing.T) {
 	}
 }
 
+// TestSignalCacheMaxStale: after failed lookups the last good answer is served for MaxStale after it
+// was read, that moment included, and not a moment longer.
+func TestSignalCacheMaxStale(t *testing.T) {
+	read := time.Date(2026, 11, 29, 22, 0, 0, 0, time.UTC)
+	now := read
+	fail := false
+	c := &edge.SignalCache{TTL: time.Second, MaxStale: 30 * time.Second, Now: func() time.Time { return now },
+		Lookup: func(context.Context, string) ([]string, error) {
+			if fail {
+				return nil, errors.New("SERVFAIL")
+			}
+			return []string{edge.SignalSentinel, "writer us-west-2"}, nil
+		}}
+	ctx := context.Background()
+	c.Signal(ctx, "_regions.example.com")
+	fail = true
+	for _, tt := range []struct {
+		after       time.Duration
+		wantAnswers int
+	}{{10 * time.Second, 2}, {30 * time.Second, 2}, {30*time.Second + time.Nanosecond, 0}} {
+		now = read.Add(tt.after)
+		if got := c.Signal(ctx, "_regions.example.com"); len(got.Answers) != tt.wantAnswers || got.Error == "" {
+			t.Errorf("%v after the last good answer: got %+v, want %d answers marked with the error", tt.after, got, tt.wantAnswers)
+		}
+	}
+}
+
 func TestRouteRequestSharedCustomDomain(t *testing.T) {
 	ev := routedEvent(edge.Headers{"host": {{Value: "api.example.com"}}})
 	ev.Records[0].CF.Request.Origin.Custom.CustomHeaders[edge.OriginHostHeader] = []edge.Header{{Key: "X-Switchyard-Origin-Host", Value: "api-regional.example.com"}}
@@ -179,11 +206,69 @@ func TestRouteRequestLocalPorts(t *testing.T) {
 	if o := got.Origin.Custom; o.DomainName != "127.0.0.1" || o.Port != 8002 {
 		t.Errorf("origin %s:%d, want 127.0.0.1:8002", o.DomainName, o.Port)
 	}
-	for _, bad := range []string{"us-east-1=127.0.0.1:0", "us-east-1=127.0.0.1:x", "us-east-1=:80"} {
-		ev.Records[0].CF.Request.Origin.Custom.CustomHeaders[edge.RegionsHeader] = []edge.Header{{Value: bad}}
-		if _, err := edge.RouteRequest(ev, answers("writer us-west-2")); !errors.Is(err, edge.ErrMalformedEvent) {
-			t.Errorf("%q: got %v, want ErrMalformedEvent", bad, err)
+	for _, tt := range []struct {
+		entry    string
+		wantPort int // 0 for a refusal
+	}{
+		{"us-west-2=127.0.0.1:1", 1},
+		{"us-west-2=127.0.0.1:65535", 65535},
+		{"us-west-2=127.0.0.1:0", 0},
+		{"us-west-2=127.0.0.1:65536", 0},
+		{"us-west-2=127.0.0.1:x", 0},
+		{"us-west-2=:80", 0},
+	} {
+		ev.Records[0].CF.Request.Origin.Custom.CustomHeaders[edge.RegionsHeader] = []edge.Header{{Value: "us-east-1=127.0.0.1:8001," + tt.entry}}
+		got, err := edge.RouteRequest(ev, answers("writer us-west-2"))
+		switch {
+		case tt.wantPort == 0 && !errors.Is(err, edge.ErrMalformedEvent):
+			t.Errorf("%q: got %v, want ErrMalformedEvent", tt.entry, err)
+		case tt.wantPort != 0 && (err != nil || got.Origin.Custom.Port != tt.wantPort):
+			t.Errorf("%q: got %+v, error %v; want port %d", tt.entry, got.Origin, err, tt.wantPort)
 		}
+	}
+}
+
+// signalsFunc is a Signals whose answer a test decides.
+type signalsFunc func(ctx context.Context, name string) edge.Signal
+
+func (f signalsFunc) Signal(ctx context.Context, name string) edge.Signal { return f(ctx, name) }
+
+// TestHandlerLooksUpTheSignal: the handler asks for the record the origin names, and only then.
+func TestHandlerLooksUpTheSignal(t *testing.T) {
+	noSignalName := routedEvent(edge.Headers{"host": {{Value: "api.example.com"}}})
+	delete(noSignalName.Records[0].CF.Request.Origin.Custom.CustomHeaders, edge.SignalNameHeader)
+	for _, tt := range []struct {
+		name       string
+		ev         edge.Event
+		wired      bool
+		wantLookup string // "" means no lookup
+		wantRegion string
+	}{
+		{"wired: follows the signal", routedEvent(edge.Headers{"host": {{Value: "api.example.com"}}}), true, "_regions.example.com", "us-west-2"},
+		{"not wired: the pinned origin", routedEvent(edge.Headers{"host": {{Value: "api.example.com"}}}), false, "", "us-east-1"},
+		{"no signal name: no lookup", noSignalName, true, "", "us-east-1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var looked []string
+			h := &edge.Handler{}
+			if tt.wired {
+				h.Signals = signalsFunc(func(_ context.Context, name string) edge.Signal {
+					looked = append(looked, name)
+					return answers("writer us-west-2")
+				})
+			}
+			got, err := h.Handle(context.Background(), tt.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.wantLookup == "" && len(looked) != 0:
+				t.Errorf("looked up %q, want no lookup", looked)
+			case tt.wantLookup != "" && (len(looked) != 1 || looked[0] != tt.wantLookup):
+				t.Errorf("looked up %q, want %q once", looked, tt.wantLookup)
+			}
+			assertHeader(t, got.Headers, edge.RegionHeader, tt.wantRegion)
+		})
 	}
 }
 
