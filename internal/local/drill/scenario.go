@@ -224,19 +224,7 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 		execErr = e.waitServing(ctx, to, 10*time.Second)
 	}
 	e.addOrchestratorPhases(rep, actStart, faultAt)
-	if bound, ok := faultBound[name]; ok {
-		if took := time.Since(faultAt); execErr == nil && took > bound {
-			rep.failf("converged %s after the fault, over the %s bound", ms(took), ms(bound))
-		}
-		switch name {
-		case Racing:
-			e.checkRaceNotices(rep, to, faultAt)
-		case HostDown:
-			e.checkOneSuccess(rep, to, faultAt)
-		default:
-			e.checkNotices(rep, to, faultAt)
-		}
-	}
+	e.checkConvergence(rep, to, faultAt, execErr)
 	settle := time.Now()
 	if err := sleep(ctx, steady); err != nil {
 		stopLoad()
@@ -259,18 +247,50 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 	for _, o := range rep.Outages {
 		rep.RTO = max(rep.RTO, o.RTO(rep.End))
 	}
+	if rep.RTO > rep.TargetRTO {
+		rep.How = append(rep.How, fmt.Sprintf("RTO %s is over the %s target", ms(rep.RTO), ms(rep.TargetRTO)))
+	}
+	return rep, e.checkWrites(ctx, rep, rec, runID, from, to, faultAt, noticesBefore)
+}
+
+// checkConvergence holds a fault scenario's bound and notices: converged (to writes and serves)
+// within faultBound of the fault, with the notices the scenario allows.
+func (e *Env) checkConvergence(rep *ScenarioReport, to *Region, faultAt time.Time, execErr error) {
+	bound, ok := faultBound[rep.Name]
+	if !ok {
+		return
+	}
+	if took := time.Since(faultAt); execErr == nil && took > bound {
+		rep.failf("converged %s after the fault, over the %s bound", ms(took), ms(bound))
+	}
+	switch rep.Name {
+	case Racing:
+		e.checkRaceNotices(rep, to, faultAt)
+	case HostDown:
+		e.checkOneSuccess(rep, to, faultAt)
+	default:
+		e.checkNotices(rep, to, faultAt)
+	}
+}
+
+// checkWrites compares the writes acknowledged during an activation with what the new writer
+// stores, and puts the old writer back as a replica: resynchronised and held to the reported
+// loss window after a failover with data loss allowed, rebuilt if the peer failed over meanwhile,
+// otherwise just replicating again.
+func (e *Env) checkWrites(ctx context.Context, rep *ScenarioReport, rec *Recording, runID string, from, to *Region, faultAt time.Time, noticesBefore int) error {
+	writer, _ := e.Pair.Roles()
 	rep.Integrity.Acked = len(rec.Acked())
 	rows, err := runRows(ctx, writer, appDatabase, runID)
 	if err != nil {
 		rep.failf("cannot check the writes: %v", err)
-		return rep, nil
+		return nil
 	}
 	rep.Integrity = CheckIntegrity(rec.Acked(), rows)
-	lossAllowed := name == Unplanned || name == ControlPlaneDown
+	lossAllowed := rep.Name == Unplanned || rep.Name == ControlPlaneDown
 	holdWriteInvariants(rep, lossAllowed)
 	if lossAllowed {
 		if err := e.resync(ctx, rep, from, runID, rows); err != nil {
-			return rep, err
+			return err
 		}
 		// With the writer lease, the GTID gap is not the bound: every loss must sit inside the
 		// window the notification reported, before the old writer's lease ended.
@@ -283,7 +303,7 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 			t := time.Now()
 			rj, err := e.Pair.Rejoin(ctx)
 			if err != nil {
-				return rep, err
+				return err
 			}
 			rep.GTIDGap = rj.Discarded
 			rep.Phases = append(rep.Phases, Phase{Name: fmt.Sprintf("rebuild %s as replica (%d transactions discarded)", from.Name, rj.Discarded), Start: t, End: time.Now()})
@@ -292,10 +312,7 @@ func (e *Env) runScenario(ctx context.Context, name string) (*ScenarioReport, er
 			rep.failf("%v", err)
 		}
 	}
-	if rep.RTO > rep.TargetRTO {
-		rep.How = append(rep.How, fmt.Sprintf("RTO %s is over the %s target", ms(rep.RTO), ms(rep.TargetRTO)))
-	}
-	return rep, nil
+	return nil
 }
 
 // activate runs the scenario's activation of region to, with its fault, and returns when the
