@@ -59,7 +59,16 @@ func (e *Env) stateMachine(r *Region) (localcloud.ExecutionRunner, error) {
 		WaitOverrides: waitOverrides, RetryOverrides: retryOverrides}
 	return func(ctx context.Context, _, executionARN, input string) (string, error) {
 		name := executionARN[strings.LastIndex(executionARN, ":")+1:]
-		res, err := m.Run(ctx, sfnlocal.Execution{ARN: executionARN, Name: name}, json.RawMessage(input))
+		// The states go on the timeline and into the execution's history as they happen, so a
+		// run stopped midway still shows how far it got.
+		res, err := m.RunWithEvents(ctx, sfnlocal.Execution{ARN: executionARN, Name: name}, json.RawMessage(input), func(ev sfnlocal.Event) {
+			if ev.Type == "StateEntered" {
+				e.mu.Lock()
+				e.steps = append(e.steps, stepEvent{At: time.UnixMilli(ev.TimestampMs), Region: r.Name, State: ev.State})
+				e.mu.Unlock()
+			}
+			localcloud.RecordHistory(ctx, sfnlocal.History(ev)...) //nolint:errcheck // a history gap is no reason to fail the run
+		})
 		if err != nil && ctx.Err() != nil && e.background.Err() == nil {
 			// StopExecution ended the run, not the drill: the execution is ABORTED.
 			e.executionEnded(r, executionARN, name, input, "ABORTED", "Drill.RunnerKilled")
@@ -67,13 +76,6 @@ func (e *Env) stateMachine(r *Region) (localcloud.ExecutionRunner, error) {
 		if err != nil {
 			return "", fmt.Errorf("run %s's state machine: %w", r.Name, err)
 		}
-		e.mu.Lock()
-		for _, ev := range res.Events {
-			if ev.Type == "StateEntered" {
-				e.steps = append(e.steps, stepEvent{At: time.UnixMilli(ev.TimestampMs), Region: r.Name, State: ev.State})
-			}
-		}
-		e.mu.Unlock()
 		if res.Failed() {
 			e.executionEnded(r, executionARN, name, input, "FAILED", res.Error)
 			return "", &localcloud.ExecutionFailure{Name: res.Error, Cause: res.Cause}

@@ -49,9 +49,23 @@ collectTasks(req.definition.States);
 const execution = machine.run(req.input, {
   overrides: { ...req.overrides, taskResourceLocalHandlers: handlers }, context: req.context,
 });
+// Each event is printed as it happens, one JSON line ({"event": ...}), so that a caller sees the
+// states entered even when the run is killed; the outcome is the last line ({"result": ...}).
+const emit = (line) => process.stdout.write(JSON.stringify(line) + '\n');
 const events = [];
 const collect = (async () => {
-  for await (const ev of execution.eventLogs) events.push(ev);
+  for await (const ev of execution.eventLogs) {
+    events.push(ev);
+    emit({ event: {
+      type: ev.type,
+      timestamp: ev.timestamp,
+      state: ev.state?.name,
+      stateType: ev.state?.type,
+      error: ev.Error,
+      cause: ev.Cause === undefined ? undefined : (typeof ev.Cause === 'string' ? ev.Cause : JSON.stringify(ev.Cause)),
+      retryAttempt: ev.retry?.attempt,
+    } });
+  }
 })();
 const out = {};
 try {
@@ -67,13 +81,4 @@ for (const ev of events) {
     out.cause = typeof ev.Cause === 'string' ? ev.Cause : JSON.stringify(ev.Cause);
   }
 }
-out.events = events.map((ev) => ({
-  type: ev.type,
-  timestamp: ev.timestamp,
-  state: ev.state?.name,
-  stateType: ev.state?.type,
-  error: ev.Error,
-  cause: ev.Cause === undefined ? undefined : (typeof ev.Cause === 'string' ? ev.Cause : JSON.stringify(ev.Cause)),
-  retryAttempt: ev.retry?.attempt,
-}));
-process.stdout.write(JSON.stringify(out));
+emit({ result: out });

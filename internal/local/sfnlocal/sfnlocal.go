@@ -7,6 +7,7 @@
 package sfnlocal
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	_ "embed"
@@ -115,8 +116,14 @@ type Execution struct {
 }
 
 // Run executes the machine with input and returns its outcome; the error is for failures to run
-// it at all (no Node.js, a broken definition), not for a failed execution.
+// it at all (no Node.js, a broken definition, ctx ended), not for a failed execution.
 func (m *Machine) Run(ctx context.Context, exec Execution, input json.RawMessage) (Result, error) {
+	return m.RunWithEvents(ctx, exec, input, nil)
+}
+
+// RunWithEvents is Run that also hands each event to onEvent as it happens (from one goroutine, in
+// order). When the run is stopped midway (ctx ends), the result still holds the events up to then.
+func (m *Machine) RunWithEvents(ctx context.Context, exec Execution, input json.RawMessage, onEvent func(Event)) (Result, error) {
 	node, err := devtools.Node()
 	if err != nil {
 		return Result{}, err
@@ -142,37 +149,77 @@ func (m *Machine) Run(ctx context.Context, exec Execution, input json.RawMessage
 	if err != nil {
 		return Result{}, err
 	}
-	return m.node(ctx, node, body)
+	return m.node(ctx, node, body, onEvent)
 }
 
-func (m *Machine) node(ctx context.Context, node string, request []byte) (Result, error) {
+// line is one line the runner prints: an event as it happens, or the outcome at the end.
+type line struct {
+	Event  *Event `json:"event"`
+	Result *struct {
+		Output json.RawMessage `json:"output"`
+		Error  string          `json:"error"`
+		Cause  string          `json:"cause"`
+	} `json:"result"`
+}
+
+func (m *Machine) node(ctx context.Context, node string, request []byte, onEvent func(Event)) (Result, error) {
 	cmd := exec.CommandContext(ctx, node, "--input-type=module", "--eval", runner)
 	cmd.Stdin = bytes.NewReader(request)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	cmd.Env = append(os.Environ(),
 		"AWS_ENDPOINT_URL_LAMBDA="+m.LambdaEndpoint, "AWS_REGION="+m.Region,
 		"AWS_ACCESS_KEY_ID=AKIDLOCAL", "AWS_SECRET_ACCESS_KEY=local")
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return Result{}, fmt.Errorf("state machine run: %w", ctx.Err())
-		}
-		return Result{}, fmt.Errorf("aws-local-stepfunctions: %w\n%s", err, strings.TrimSpace(stderr.String()))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return Result{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return Result{}, fmt.Errorf("aws-local-stepfunctions: %w", err)
 	}
 	var res Result
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return Result{}, fmt.Errorf("aws-local-stepfunctions printed no result (%v)\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+	var ended bool
+	var unreadable []string
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 64<<10), 16<<20) // an event's cause may carry a large error
+	for sc.Scan() {
+		var l line
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			unreadable = append(unreadable, sc.Text())
+			continue
+		}
+		switch {
+		case l.Event != nil:
+			res.Events = append(res.Events, *l.Event)
+			if onEvent != nil {
+				onEvent(*l.Event)
+			}
+		case l.Result != nil:
+			res.Output, res.Error, res.Cause, ended = l.Result.Output, l.Result.Error, l.Result.Cause, true
+		}
 	}
-	if res.Output == nil && res.Error == "" {
+	scanErr := sc.Err()
+	if err := cmd.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("state machine run: %w", ctx.Err())
+		}
+		return res, fmt.Errorf("aws-local-stepfunctions: %w\n%s", err, strings.TrimSpace(stderr.String()))
+	}
+	switch {
+	case scanErr != nil:
+		return res, fmt.Errorf("aws-local-stepfunctions: read its output: %w", scanErr)
+	case !ended:
+		return res, fmt.Errorf("aws-local-stepfunctions printed no result\nstdout: %s\nstderr: %s", strings.Join(unreadable, "\n"), stderr.String())
+	case res.Output == nil && res.Error == "":
 		return res, errors.New("aws-local-stepfunctions gave neither an output nor an error")
 	}
 	return res, nil
 }
 
-// history turns the library's events into the Step Functions history events they stand for: states
+// History turns the library's events into the Step Functions history events they stand for: states
 // entered and exited, and failed tasks. The execution's start and end are localcloud's own; retries
 // and catches have no event of their own in Step Functions' history.
-func history(events []Event) []localcloud.HistoryEvent {
+func History(events ...Event) []localcloud.HistoryEvent {
 	var out []localcloud.HistoryEvent
 	for _, ev := range events {
 		at := time.UnixMilli(ev.TimestampMs)
@@ -191,12 +238,19 @@ func history(events []Event) []localcloud.HistoryEvent {
 func (m *Machine) Runner() localcloud.ExecutionRunner {
 	return func(ctx context.Context, _, executionArn, input string) (string, error) {
 		name := executionArn[strings.LastIndex(executionArn, ":")+1:]
-		res, err := m.Run(ctx, Execution{ARN: executionArn, Name: name}, json.RawMessage(input))
+		// History is recorded as the states happen, so GetExecutionHistory follows a running
+		// execution as it does in Step Functions.
+		var recordErr error
+		res, err := m.RunWithEvents(ctx, Execution{ARN: executionArn, Name: name}, json.RawMessage(input), func(ev Event) {
+			if recordErr == nil {
+				recordErr = localcloud.RecordHistory(ctx, History(ev)...)
+			}
+		})
 		if err != nil {
 			return "", err
 		}
-		if err := localcloud.RecordHistory(ctx, history(res.Events)...); err != nil {
-			return "", err
+		if recordErr != nil {
+			return "", recordErr
 		}
 		if res.Failed() {
 			return "", &localcloud.ExecutionFailure{Name: res.Error, Cause: res.Cause}

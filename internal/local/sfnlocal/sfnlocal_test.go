@@ -218,3 +218,32 @@ func TestLambdaErrorsAreNamedAsStepFunctionsNamesThem(t *testing.T) {
 		})
 	}
 }
+
+// RunWithEvents hands over each state as it is entered, so a run stopped midway (a runner killed,
+// StopExecution) still tells how far it got.
+func TestRunWithEventsKeepsWhatHappenedBeforeAStop(t *testing.T) {
+	requireNode(t)
+	def := json.RawMessage(`{"StartAt":"First","States":{"First":{"Type":"Pass","Next":"Hold"},"Hold":{"Type":"Wait","Seconds":60,"Next":"Never"},"Never":{"Type":"Succeed"}}}`)
+	m := &sfnlocal.Machine{Definition: def, Region: "us-west-2"}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var seen []string
+	res, err := m.RunWithEvents(ctx, sfnlocal.Execution{ARN: "arn:aws:states:us-west-2:123456789012:execution:m:stopped", Name: "stopped"}, json.RawMessage(`{}`),
+		func(ev sfnlocal.Event) {
+			if ev.Type == "StateEntered" {
+				seen = append(seen, ev.State)
+				if ev.State == "Hold" {
+					cancel() // stopped while it waits
+				}
+			}
+		})
+	if err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("a stopped run: error %v, want the context's", err)
+	}
+	if got := strings.Join(seen, ","); got != "First,Hold" {
+		t.Errorf("states handed over: %s, want First,Hold", got)
+	}
+	if got := strings.Join(res.Entered(), ","); got != "First,Hold" {
+		t.Errorf("states in the partial result: %s, want First,Hold", got)
+	}
+}
