@@ -222,11 +222,7 @@ func (e *Env) hostDown(ctx context.Context, rep *ScenarioReport, to *Region) (ti
 	if err := e.quiesce(ctx, time.Until(deadline)); err != nil {
 		return faultAt, nil, err
 	}
-	writer, _ := e.Pair.Roles()
-	won := e.A
-	if writer == e.B.DB {
-		won = e.B
-	}
+	won := e.writerRegion()
 	rep.How = append(rep.How, fmt.Sprintf("manual switchover in %s; its Lambda host refused every invocation for %s from the moment Promote answered (503 ServiceException, processes killed); EventBridge retried deliveries to it; %s writes once every run ended",
 		to.Name, hostOutage, won.Name))
 	return faultAt, won, e.waitServing(ctx, won, 10*time.Second)
@@ -300,11 +296,7 @@ func (e *Env) racing(ctx context.Context, rep *ScenarioReport) (time.Time, *Regi
 	if err := e.quiesce(ctx, faultBound[Racing]); err != nil {
 		return faultAt, nil, err
 	}
-	writer, _ := e.Pair.Roles()
-	to := e.A
-	if writer == e.B.DB {
-		to = e.B
-	}
+	to := e.writerRegion()
 	rep.How = append(rep.How, fmt.Sprintf("switchover requested in %s, then in %s %s later, with CloudFront updates held 1.5 s; the runs ended %v; %s writes",
 		e.B.Name, e.A.Name, ms(gap), statuses, to.Name))
 	return faultAt, to, e.waitServing(ctx, to, 10*time.Second)

@@ -99,6 +99,14 @@ func (e *Env) failedOverSince(t time.Time) bool {
 	return false
 }
 
+// writerRegion is the region whose database writes now.
+func (e *Env) writerRegion() *Region {
+	if w, _ := e.Pair.Roles(); w == e.B.DB {
+		return e.B
+	}
+	return e.A
+}
+
 // other is the region that is not r.
 func (e *Env) other(r *Region) *Region {
 	if r == e.A {
