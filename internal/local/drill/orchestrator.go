@@ -38,6 +38,9 @@ var (
 	}
 )
 
+// aborted marks on the timeline where a stopped run ended.
+const aborted = "(execution aborted)"
+
 // stateMachine is region r's copy of statemachine/failover.asl.json, run by aws-local-stepfunctions
 // with its Lambda tasks calling r's Lambda host through r's step tap. The runner records the
 // states entered, for the timeline, and delivers the status change of a run that failed or was
@@ -71,6 +74,9 @@ func (e *Env) stateMachine(r *Region) (localcloud.ExecutionRunner, error) {
 		})
 		if err != nil && ctx.Err() != nil && e.background.Err() == nil {
 			// StopExecution ended the run, not the drill: the execution is ABORTED.
+			e.mu.Lock()
+			e.steps = append(e.steps, stepEvent{At: time.Now(), Region: r.Name, State: aborted})
+			e.mu.Unlock()
 			e.executionEnded(r, executionARN, name, input, "ABORTED", "Drill.RunnerKilled")
 		}
 		if err != nil {

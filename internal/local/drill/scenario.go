@@ -455,12 +455,14 @@ func (e *Env) addOrchestratorPhases(rep *ScenarioReport, start, faultAt time.Tim
 			mine = append(mine, s)
 		}
 	}
+	// Both regions' runs append their states as they happen: order them by time.
+	slices.SortStableFunc(mine, func(a, b stepEvent) int { return a.At.Compare(b.At) })
 	for i, s := range mine {
 		end := now
 		if i+1 < len(mine) {
 			end = mine[i+1].At
 		}
-		if s.State == "Done" || s.State == "Failed" || s.State == "NotificationFailed" {
+		if s.State == "Done" || s.State == "Failed" || s.State == "NotificationFailed" || s.State == "Superseded" || s.State == aborted {
 			end = s.At
 		}
 		rep.Phases = append(rep.Phases, Phase{Name: "state " + s.State + " (" + s.Region + ")", Start: s.At, End: end})
