@@ -458,9 +458,12 @@ func (e *Env) addOrchestratorPhases(rep *ScenarioReport, start, faultAt time.Tim
 	// Both regions' runs append their states as they happen: order them by time.
 	slices.SortStableFunc(mine, func(a, b stepEvent) int { return a.At.Compare(b.At) })
 	for i, s := range mine {
-		end := now
-		if i+1 < len(mine) {
-			end = mine[i+1].At
+		end := now // a state lasts until its region's run enters the next one
+		for _, next := range mine[i+1:] {
+			if next.Region == s.Region {
+				end = next.At
+				break
+			}
 		}
 		if s.State == "Done" || s.State == "Failed" || s.State == "NotificationFailed" || s.State == "Superseded" || s.State == aborted {
 			end = s.At
