@@ -1,3 +1,8 @@
+//go:build !mutation
+
+// Runs real processes for seconds to minutes: `make mutation` (build tag mutation) mutates the
+// drill's invariant checks against the fast tests only.
+
 package drill
 
 import (

@@ -61,6 +61,10 @@ func TestCheckLossWindow(t *testing.T) {
 			[]string{"1"}, -1, "outside the reported data-loss window"},
 		{"B's writes after A's lease are fine", []Write{write("1", 4900, "us-east-1"), write("2", 9000, "us-west-2")},
 			nil, 0, ""},
+		{"a 0 ms estimate covers a loss at the lease's very end", []Write{write("1", 5000, "us-east-1")},
+			[]string{"1"}, 0, ""},
+		{"a 0 ms estimate does not cover one a millisecond earlier", []Write{write("1", 4999, "us-east-1")},
+			[]string{"1"}, 0, "outside the reported data-loss window"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep := &ScenarioReport{Name: Partition, Start: at(0), Lease: &LeaseOutcome{ReportedLossWindowMs: tc.reportedMs}}
@@ -80,17 +84,18 @@ func TestCheckLossWindow(t *testing.T) {
 			case tc.want != "" && !strings.Contains(got, tc.want):
 				t.Errorf("failures %q, want one saying %q", got, tc.want)
 			}
-			if tc.want == "" && len(tc.lost) > 0 && rep.Lease.MeasuredLossWindow != end.Sub(at(4200)) {
-				t.Errorf("measured loss window %s, want %s (from the earliest lost write to the lease's end)", rep.Lease.MeasuredLossWindow, end.Sub(at(4200)))
+			if tc.want == "" && len(tc.lost) > 0 && rep.Lease.MeasuredLossWindow != end.Sub(tc.acked[0].Acked) {
+				t.Errorf("measured loss window %s, want %s (from the earliest lost write to the lease's end)", rep.Lease.MeasuredLossWindow, end.Sub(tc.acked[0].Acked))
 			}
 		})
 	}
-	// The estimate must cover what was measured: a notification that allowed less fails.
+	// The estimate must cover what was measured: a notification that allowed less fails, naming the
+	// write outside it.
 	rep := &ScenarioReport{Name: Partition, Start: at(0), Lease: &LeaseOutcome{ReportedLossWindowMs: 500}}
 	lost := write("1", 4400, "us-east-1")
 	rep.Integrity = Integrity{Acked: 1, Lost: []Write{lost}}
 	e.checkLossWindow(rep, []Write{lost}, end)
-	if rep.Passed() || rep.Lease.MeasuredLossWindow != 600*time.Millisecond {
+	if len(rep.Failures) != 1 || !strings.Contains(rep.Failures[0], "lost write 1 ") || rep.Lease.MeasuredLossWindow != 600*time.Millisecond {
 		t.Errorf("a 600 ms loss under a 500 ms estimate: failures %v, measured %s; want it failed", rep.Failures, rep.Lease.MeasuredLossWindow)
 	}
 }

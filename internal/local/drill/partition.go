@@ -299,38 +299,3 @@ func (e *Env) checkPartitionLoss(ctx context.Context, rep *ScenarioReport, runID
 	e.checkLossWindow(rep, acked, end)
 	return nil
 }
-
-// checkLossWindow holds the data-loss invariants of a failover from region A, whose lease ended
-// at end: A acknowledged nothing after it, every lost write was acknowledged inside the window the
-// notification reported (ending there), and the measured span of the loss does not exceed the
-// estimate. rep.Integrity must already compare acked with the new writer's rows.
-func (e *Env) checkLossWindow(rep *ScenarioReport, acked []Write, end time.Time) {
-	rep.Lease.LeaseExpiry = end
-	for _, w := range acked {
-		if w.Region == e.A.AWSRegion && w.Acked.After(end) {
-			rep.Lease.AckedAfterExpiry++
-		}
-	}
-	if n := rep.Lease.AckedAfterExpiry; n > 0 || end.IsZero() {
-		rep.failf("%s acknowledged %d writes after its lease ended at %s", e.A.Name, n, end.Format("15:04:05.000"))
-	}
-	window := time.Duration(rep.Lease.ReportedLossWindowMs) * time.Millisecond
-	for _, l := range rep.Integrity.Lost {
-		var at time.Time
-		for _, w := range acked {
-			if w.ID == l.ID {
-				at = w.Acked
-			}
-		}
-		rep.Lease.MeasuredLossWindow = max(rep.Lease.MeasuredLossWindow, end.Sub(at))
-		if rep.Lease.ReportedLossWindowMs < 0 || at.Before(end.Add(-window)) {
-			rep.failf("lost write %s was acknowledged at %s, outside the reported data-loss window (%d ms before %s)",
-				l.ID, at.Format("15:04:05.000"), rep.Lease.ReportedLossWindowMs, end.Format("15:04:05.000"))
-		}
-	}
-	rep.How = append(rep.How, fmt.Sprintf("%s's lease ended at +%s; it acknowledged %d writes after that; the lost writes span %s before it, the notification allowed %d ms",
-		e.A.Name, ms(end.Sub(rep.Start)), rep.Lease.AckedAfterExpiry, ms(rep.Lease.MeasuredLossWindow), rep.Lease.ReportedLossWindowMs))
-	if rep.Lease.ReportedLossWindowMs >= 0 && rep.Lease.MeasuredLossWindow > window {
-		rep.failf("the notification estimated %d ms of data loss; %s was measured", rep.Lease.ReportedLossWindowMs, ms(rep.Lease.MeasuredLossWindow))
-	}
-}

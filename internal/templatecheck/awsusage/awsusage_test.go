@@ -24,7 +24,7 @@ func TestOperationsFollowsTheCallGraph(t *testing.T) {
 			t.Errorf("%s: location %q does not name the call site", c.Action, c.At)
 		}
 	}
-	want := "rds-db:connect,sns:Publish,states:StartExecution"
+	want := "rds-db:connect,sns:Publish,states:ListExecutions,states:StartExecution"
 	if strings.Join(got, ",") != want {
 		t.Errorf("operations = %v, want %s (FailoverGlobalCluster is unreachable)", got, want)
 	}

@@ -1,5 +1,6 @@
 // Command sample is the analyser's test subject: it publishes to SNS through a port, builds an RDS
-// IAM token, and has an unreachable function that would fail over a global cluster.
+// IAM token, lists executions from a package variable's initializer, and has an unreachable
+// function that would fail over a global cluster.
 package main
 
 import (
@@ -28,6 +29,14 @@ func (n snsNotifier) Notify(ctx context.Context) error {
 }
 
 var starter = sfn.New(sfn.Options{})
+
+// running is set at start-up: its initializer's calls are as reachable as init's.
+var running = countRunning()
+
+func countRunning() int {
+	out, _ := starter.ListExecutions(context.Background(), &sfn.ListExecutionsInput{})
+	return len(out.Executions)
+}
 
 func init() {
 	starter.StartExecution(context.Background(), &sfn.StartExecutionInput{})
