@@ -78,7 +78,8 @@ var killedIn = map[string]struct{ state, function string }{
 }
 
 // killRunner asks region to's trigger for a switchover and stops the execution once the named
-// step's function has answered. It returns when the execution was stopped.
+// step's function has answered. It returns the moment of the stop, once a success notice from to
+// says the incident converged (or the scenario's bound has passed).
 func (e *Env) killRunner(ctx context.Context, rep *ScenarioReport, name string, to *Region) (time.Time, error) {
 	k := killedIn[name]
 	killed := make(chan time.Time, 1)
