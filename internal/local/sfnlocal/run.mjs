@@ -1,6 +1,7 @@
-// Runs one Step Functions execution with aws-local-stepfunctions and prints the outcome as JSON.
-// The request (definition, input, context, overrides, module path) arrives on stdin; Task states
-// call Lambda through the SDK client, which follows AWS_ENDPOINT_URL_LAMBDA.
+// Runs one Step Functions execution with aws-local-stepfunctions and prints, one JSON line each, its
+// events as they happen and then its outcome. The request (definition, input, context, overrides,
+// module path) arrives on stdin; Task states call Lambda through the SDK client, which follows
+// AWS_ENDPOINT_URL_LAMBDA.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
