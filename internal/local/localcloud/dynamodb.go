@@ -293,9 +293,20 @@ func (f *dynamodbService) putItem(region string, in map[string]json.RawMessage) 
 	if err != nil {
 		return nil, err
 	}
-	u := &exprUse{e: e}
+	if _, err := t.checkCondition(k, e, &exprUse{e: e}); err != nil {
+		return nil, err
+	}
+	t.items[k] = item
+	return map[string]any{}, nil
+}
+
+// checkCondition parses the request's condition expression, refuses placeholders nothing used (u
+// has seen every other expression of the request by then), and holds the condition against the
+// item at k: it returns that item, or ConditionalCheckFailedException.
+func (t *ddbTable) checkCondition(k string, e exprInput, u *exprUse) (ddbItem, error) {
 	var cond node
 	if e.condition != "" {
+		var err error
 		if cond, err = parseCondition(e.condition, u); err != nil {
 			return nil, err
 		}
@@ -307,8 +318,7 @@ func (f *dynamodbService) putItem(region string, in map[string]json.RawMessage) 
 	if cond != nil && !cond.eval(old) {
 		return nil, condFailed(old, e.allOld)
 	}
-	t.items[k] = item
-	return map[string]any{}, nil
+	return old, nil
 }
 
 func condFailed(old ddbItem, allOld bool) error {
@@ -347,18 +357,9 @@ func (f *dynamodbService) updateItem(region string, in map[string]json.RawMessag
 	if err != nil {
 		return nil, err
 	}
-	var cond node
-	if e.condition != "" {
-		if cond, err = parseCondition(e.condition, u); err != nil {
-			return nil, err
-		}
-	}
-	if err := u.checkUnused(); err != nil {
+	old, err := t.checkCondition(k, e, u)
+	if err != nil {
 		return nil, err
-	}
-	old := t.items[k]
-	if cond != nil && !cond.eval(old) {
-		return nil, condFailed(old, e.allOld)
 	}
 	next := ddbItem{}
 	for a, v := range old {
