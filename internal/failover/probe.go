@@ -36,6 +36,7 @@ type PeerProbe struct {
 
 // ProbeReport is what one invocation saw and published.
 type ProbeReport struct {
+	// ExpectPeerWriter says the last sample was taken while this region did not write.
 	ExpectPeerWriter bool     `json:"expectPeerWriter"`
 	Peer             []Sample `json:"peer"`
 	Public           []Sample `json:"public"`
@@ -48,11 +49,7 @@ type ProbeReport struct {
 
 // Handle probes and publishes; the scheduled event's content is not used.
 func (p *PeerProbe) Handle(ctx context.Context, _ json.RawMessage) (ProbeReport, error) {
-	rep := ProbeReport{ExpectPeerWriter: true}
-	localWrites := false
-	if local, err := p.probe(ctx, p.LocalAPIURL); err == nil && local.Status == 200 && local.Role == "writer" {
-		rep.ExpectPeerWriter, localWrites = false, true
-	}
+	var rep ProbeReport
 	// Samples keep to a fixed grid from the first, so slow answers do not stretch the invocation
 	// past the one-minute schedule.
 	first := clock(p.Now)
@@ -62,10 +59,17 @@ func (p *PeerProbe) Handle(ctx context.Context, _ json.RawMessage) (ProbeReport,
 				break
 			}
 		}
+		// Whether this region writes is read with each sample: a switchover during the batch
+		// changes which region should be the writer, and judging earlier samples by the role at
+		// the end would count the peer's correct "not the writer" as failures and raise the alarm
+		// of the region that has just been promoted.
+		local, err := p.probe(ctx, p.LocalAPIURL)
+		localWrites := err == nil && local.Status == 200 && local.Role == "writer"
+		rep.ExpectPeerWriter = !localWrites
 		at := clock(p.Now)
 		peer, err := p.probe(ctx, p.PeerAPIURL)
 		peerOK := err == nil && peer.Status == 200
-		rep.Peer = append(rep.Peer, Sample{At: at, Latency: peer.Latency, Healthy: peerOK && (peer.Role == "writer" || !rep.ExpectPeerWriter)})
+		rep.Peer = append(rep.Peer, Sample{At: at, Latency: peer.Latency, Healthy: peerOK && (peer.Role == "writer" || localWrites)})
 		at = clock(p.Now)
 		public, err := p.probe(ctx, p.PublicURL)
 		publicOK := err == nil && public.Status == 200

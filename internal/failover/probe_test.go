@@ -288,3 +288,39 @@ func TestPeerProbeWatchdog(t *testing.T) {
 		})
 	}
 }
+
+// A switchover to this region in the middle of a batch: the first samples are taken while the peer
+// writes, the last ones after this region was promoted and the peer correctly says it does not.
+// Each sample is judged by the roles when it was taken, so the batch is healthy throughout; judged
+// by the roles at the start it would count the last samples as failures and raise the alarm of the
+// region that has just been promoted, which would then switch the writer back.
+func TestPeerProbeJudgesEachSampleByTheRolesThen(t *testing.T) {
+	writer := failover.Health{Status: 200, Role: "writer"}
+	reader := failover.Health{Status: 200, Role: "reader"}
+	clk := &manualClock{now: time.Date(2026, 11, 30, 2, 27, 54, 0, time.UTC)}
+	step := func(h failover.Health) func() (failover.Health, error) {
+		return answer(clk, 5*time.Millisecond, h, nil)
+	}
+	p := &scriptedProber{answers: map[string][]func() (failover.Health, error){
+		localAPI:  {step(reader), step(reader), step(writer), step(writer)},
+		peerAPI:   {step(writer), step(writer), step(reader), step(reader)},
+		publicURL: {step(writer)},
+	}}
+	m := &fakeMetrics{}
+	probe := &failover.PeerProbe{Prober: p, Metrics: m, PeerAPIURL: peerAPI, PublicURL: publicURL, LocalAPIURL: localAPI,
+		Samples: 4, Interval: 10 * time.Second, Timeout: 2 * time.Second, Now: clk.Now,
+		Sleep: func(_ context.Context, d time.Duration) error { clk.advance(d); return nil }}
+	rep, err := probe.Handle(context.Background(), json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := healthyBits(m.peer); got != "1 1 1 1" {
+		t.Errorf("peer samples healthy: got %s, want 1 1 1 1 (the peer wrote, then this region did)", got)
+	}
+	if rep.ExpectPeerWriter {
+		t.Errorf("expect peer writer after the last sample: got true, want false (this region writes by then)")
+	}
+	if len(m.consistency) != 2 {
+		t.Errorf("consistency samples: got %d, want 2 (taken only while this region writes)", len(m.consistency))
+	}
+}
