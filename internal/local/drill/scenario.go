@@ -79,14 +79,18 @@ func (e *Env) prepare(ctx context.Context, name string) error {
 	if name == Failback {
 		want = e.B
 	}
-	if writer == want.DB && e.primary.Load() == want {
-		return nil
+	if writer != want.DB || e.primary.Load() != want {
+		e.progress("setting up: switch over to %s (not measured)", want.Name)
+		if _, err := e.orchestrate(ctx, want, "switchover", "drill: starting position"); err != nil {
+			return err
+		}
+		if err := e.waitServing(ctx, want, 10*time.Second); err != nil {
+			return err
+		}
 	}
-	e.progress("setting up: switch over to %s (not measured)", want.Name)
-	if _, err := e.orchestrate(ctx, want, "switchover", "drill: starting position"); err != nil {
-		return err
-	}
-	return e.waitServing(ctx, want, 10*time.Second)
+	// Settled means the writer holds its lease too: a switchover's handover finishes after the
+	// database moved, and a scenario started before it would race the tail of its setup.
+	return e.waitFence(ctx, want, 10*time.Second)
 }
 
 // failedOverSince says whether a failover with data loss allowed changed the writer after t.
