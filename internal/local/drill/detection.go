@@ -28,7 +28,8 @@ import (
 type detection struct {
 	alarm    map[string]any // the activation alarm's Properties (the prober's PeerWriterHealthy)
 	watchdog map[string]any // the watchdog alarm's Properties (the prober's WriterConsistent); nil when none
-	pattern  any            // the trigger's EventBridge rule pattern
+	pattern  any            // the trigger's EventBridge rule pattern for alarms
+	ended    any            // its rule pattern for ended executions (the re-drive)
 	// samples, interval and timeout are the prober's PROBE_* settings.
 	samples           int
 	interval, timeout time.Duration
@@ -55,12 +56,16 @@ func loadDetection() (*detection, error) {
 		e := asMap(ev)
 		// The trigger has a rule per source; the alarm rule is the one on CloudWatch's events.
 		pattern := asMap(e["Properties"])["Pattern"]
-		if e["Type"] == "EventBridgeRule" && fmt.Sprint(path(pattern, "source")) == "[aws.cloudwatch]" {
+		switch {
+		case e["Type"] != "EventBridgeRule":
+		case fmt.Sprint(path(pattern, "source")) == "[aws.cloudwatch]":
 			d.pattern = pattern
+		case fmt.Sprint(path(pattern, "source")) == "[aws.states]":
+			d.ended = pattern
 		}
 	}
-	if d.pattern == nil {
-		return nil, fmt.Errorf("template.yaml: failover-trigger has no EventBridgeRule event")
+	if d.pattern == nil || d.ended == nil {
+		return nil, fmt.Errorf("template.yaml: failover-trigger needs EventBridgeRule events on aws.cloudwatch (alarms) and aws.states (ended executions)")
 	}
 	// The alarms are those whose AlarmName the pattern lists (compared unresolved: both are the
 	// same !Sub in the template); each is told apart by the metric it watches.
@@ -299,7 +304,8 @@ func (e *Env) setUpDetection(ctx context.Context) error {
 
 func (e *Env) setUpAlarm(ctx context.Context, r *Region) error {
 	refs := map[string]string{"AWS::StackName": "switchyard-" + r.Name, "AWS::Region": r.AWSRegion,
-		"AWS::AccountId": e.Cloud.Account(), "AWS::Partition": "aws", "NotificationTopic": e.notificationTopic(r)}
+		"AWS::AccountId": e.Cloud.Account(), "AWS::Partition": "aws", "NotificationTopic": e.notificationTopic(r),
+		"FailoverStateMachine": r.Machine}
 	var err error
 	if r.Alarm, err = e.putAlarm(ctx, r, e.det.alarm, refs); err != nil {
 		return err
@@ -313,8 +319,19 @@ func (e *Env) setUpAlarm(ctx context.Context, r *Region) error {
 	if err != nil {
 		return fmt.Errorf("template.yaml failover-trigger rule: %w", err)
 	}
+	ended, err := resolve(e.det.ended, refs)
+	if err != nil {
+		return fmt.Errorf("template.yaml failover-trigger rule: %w", err)
+	}
+	rawEnded, _ := json.Marshal(ended)
+	// A failed or aborted run's status change goes to the trigger, which re-drives the incident.
+	if err := e.Cloud.AddEventRule(r.AWSRegion, "failover-trigger-execution-ended", rawEnded, func(ctx context.Context, event []byte) error {
+		return e.invokeTarget(ctx, r, event)
+	}); err != nil {
+		return err
+	}
 	raw, _ := json.Marshal(pattern)
-	return e.Cloud.AddEventRule(r.AWSRegion, "failover-trigger-peer-alarm", raw, func(ctx context.Context, event []byte) {
+	return e.Cloud.AddEventRule(r.AWSRegion, "failover-trigger-peer-alarm", raw, func(ctx context.Context, event []byte) error {
 		e.mu.Lock()
 		e.alarms = append(e.alarms, alarmEvent{At: time.Now(), Region: r.Name})
 		e.mu.Unlock()
@@ -325,7 +342,7 @@ func (e *Env) setUpAlarm(ctx context.Context, r *Region) error {
 		}
 		_ = json.Unmarshal(event, &ev)
 		e.progress("%s: alarm %s → ALARM; its EventBridge rule invokes %s's failover-trigger", r.Name, ev.Detail.AlarmName, r.Name)
-		e.deliver(ctx, r, event)
+		return e.invokeTarget(ctx, r, event)
 	})
 }
 

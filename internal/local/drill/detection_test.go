@@ -187,7 +187,7 @@ func TestAlarmDeliveriesParseAsTheTriggerReadsThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A second rule with the same pattern records the event; the drill's own goes to a host this test has not.
-	if err := cloud.AddEventRule(r.AWSRegion, "copy", resolvedPattern(t, e.det.pattern, r, e), func(_ context.Context, ev []byte) { events <- ev }); err != nil {
+	if err := cloud.AddEventRule(r.AWSRegion, "copy", resolvedPattern(t, e.det.pattern, r, e), func(_ context.Context, ev []byte) error { events <- ev; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	_, err = cloudwatch.NewFromConfig(cloud.Config(r.AWSRegion)).SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{

@@ -718,22 +718,16 @@ func (e *Env) trigger(ctx context.Context, r *Region, event []byte) (string, err
 	return ev.Result, ev.Err
 }
 
-// deliver hands an EventBridge event to r's failover-trigger as an EventBridge target: when Lambda
-// refuses the invocation (its service is down) the delivery is retried, every second for up to
-// eventRetryFor, as EventBridge's retry policy retries a target that answers 5xx.
-func (e *Env) deliver(ctx context.Context, r *Region, event []byte) {
-	deadline := time.Now().Add(eventRetryFor)
-	for {
-		_, err := e.trigger(ctx, r, event)
-		if !errors.Is(err, lambdahost.ErrServiceUnavailable) || time.Now().After(deadline) || sleep(ctx, time.Second) != nil {
-			return
-		}
+// invokeTarget is r's failover-trigger as an EventBridge rule's target: a delivery fails (and
+// localcloud's EventBridge retries it) only when Lambda refuses the invocation, as when its
+// service is down; what the function itself answers is recorded in e.triggers.
+func (e *Env) invokeTarget(ctx context.Context, r *Region, event []byte) error {
+	_, err := e.trigger(ctx, r, event)
+	if errors.Is(err, lambdahost.ErrServiceUnavailable) {
+		return err
 	}
+	return nil
 }
-
-// eventRetryFor bounds the drill's retries of one EventBridge delivery (EventBridge's own default
-// is 24 hours and 185 attempts).
-const eventRetryFor = 2 * time.Minute
 
 // Close stops everything the environment started and checks that no process it started is left.
 func (e *Env) Close() error {

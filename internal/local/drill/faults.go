@@ -470,18 +470,6 @@ func (e *Env) lateAlarm(ctx context.Context, rep *ScenarioReport, to *Region) (t
 	return faultAt, nil
 }
 
-// executionEnded delivers a failed or aborted execution's "Step Functions Execution Status Change"
-// event to region r's failover-trigger, as the EventBridge rule of template.yaml does in AWS.
-func (e *Env) executionEnded(r *Region, executionARN, name, input, status, errName string) {
-	event, _ := json.Marshal(map[string]any{
-		"version": "0", "id": name + "-ended", "detail-type": "Step Functions Execution Status Change", "source": "aws.states",
-		"account": localcloud.DefaultAccount, "region": r.AWSRegion, "time": time.Now().UTC().Format(time.RFC3339), "resources": []string{executionARN},
-		"detail": map[string]any{"executionArn": executionARN, "stateMachineArn": r.Machine, "name": name, "status": status,
-			"input": input, "inputDetails": map[string]bool{"included": true}, "error": errName},
-	})
-	e.goTask(func(ctx context.Context) { e.deliver(ctx, r, event) })
-}
-
 // notice is one message on a notifications topic.
 type notice struct {
 	At time.Time

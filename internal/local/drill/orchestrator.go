@@ -43,8 +43,8 @@ const aborted = "(execution aborted)"
 
 // stateMachine is region r's copy of statemachine/failover.asl.json, run by aws-local-stepfunctions
 // with its Lambda tasks calling r's Lambda host through r's step tap. The runner records the
-// states entered, for the timeline, and delivers the status change of a run that failed or was
-// stopped to r's failover-trigger, as the template's EventBridge rule does.
+// states entered, for the timeline; localcloud puts each run's status changes on the event bus,
+// where the template's rule sends the failed and aborted ones to r's failover-trigger.
 func (e *Env) stateMachine(r *Region) (localcloud.ExecutionRunner, error) {
 	root, err := devtools.Root()
 	if err != nil {
@@ -77,13 +77,11 @@ func (e *Env) stateMachine(r *Region) (localcloud.ExecutionRunner, error) {
 			e.mu.Lock()
 			e.steps = append(e.steps, stepEvent{At: time.Now(), Region: r.Name, State: aborted})
 			e.mu.Unlock()
-			e.executionEnded(r, executionARN, name, input, "ABORTED", "Drill.RunnerKilled")
 		}
 		if err != nil {
 			return "", fmt.Errorf("run %s's state machine: %w", r.Name, err)
 		}
 		if res.Failed() {
-			e.executionEnded(r, executionARN, name, input, "FAILED", res.Error)
 			return "", &localcloud.ExecutionFailure{Name: res.Error, Cause: res.Cause}
 		}
 		return string(res.Output), nil

@@ -30,12 +30,13 @@ type eventLog struct {
 	events []map[string]any
 }
 
-func (l *eventLog) target(_ context.Context, ev []byte) {
+func (l *eventLog) target(_ context.Context, ev []byte) error {
 	var m map[string]any
 	json.Unmarshal(ev, &m)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.events = append(l.events, m)
+	return nil
 }
 
 func (l *eventLog) states() []string {

@@ -12,8 +12,17 @@ import (
 
 // EventTarget receives a matched event as EventBridge delivers it to a rule's target: the whole
 // event JSON, on its own goroutine, after the event happened. It runs on a background goroutine
-// that Close waits for, so it must return when ctx ends.
-type EventTarget func(ctx context.Context, event []byte)
+// that Close waits for, so it must return when ctx ends. An error is a failed delivery (the target
+// answered 5xx, was throttled or unreachable): it is retried, as EventBridge's retry policy does.
+type EventTarget func(ctx context.Context, event []byte) error
+
+// Event deliveries are retried every eventRetryInterval for up to eventRetryFor. EventBridge's
+// default policy retries with backoff for 24 hours and 185 attempts; the local bound keeps a
+// target that never comes back from outliving a test.
+const (
+	eventRetryInterval = time.Second
+	eventRetryFor      = 2 * time.Minute
+)
 
 type eventRule struct {
 	region, name string
@@ -94,7 +103,26 @@ func (s *Server) putEvent(region, source, detailType string, resources []string,
 	}
 	s.events.mu.Unlock()
 	for _, t := range targets {
-		s.goBackground(func(ctx context.Context) { t(ctx, body) })
+		s.goBackground(func(ctx context.Context) { s.deliverEvent(ctx, t, body) })
+	}
+}
+
+// deliverEvent hands body to target, again after each failed delivery, until one succeeds, the
+// retry period ends or the server closes.
+func (s *Server) deliverEvent(ctx context.Context, target EventTarget, body []byte) {
+	deadline := time.Now().Add(eventRetryFor)
+	for {
+		err := target(ctx, body)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.log.Warn("localcloud: event delivery failed; giving up", "error", err.Error())
+			return
+		}
+		if !sleep(ctx, eventRetryInterval) {
+			return
+		}
 	}
 }
 

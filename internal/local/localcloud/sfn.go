@@ -190,6 +190,7 @@ func (f *sfnService) start(req *request, in map[string]any) (any, error) {
 	e.addEvent("ExecutionStarted", e.start, "executionStartedEventDetails", map[string]any{"input": input, "inputDetails": map[string]bool{"truncated": false}})
 	f.executions[arn] = e
 	f.order = append(f.order, e)
+	f.statusChanged(e)
 	f.s.goBackground(func(ctx context.Context) {
 		runCtx, cancel := context.WithCancel(context.WithValue(ctx, runningKey{}, runningExecution{f, e}))
 		f.mu.Lock()
@@ -229,9 +230,35 @@ func (f *sfnService) start(req *request, in map[string]any) (any, error) {
 			}
 			e.addEvent("ExecutionAborted", e.stop, "executionAbortedEventDetails", details)
 		}
+		f.statusChanged(e)
 		close(e.done)
 	})
 	return map[string]any{"executionArn": arn, "startDate": epochSeconds(e.start)}, nil
+}
+
+// statusChanged puts the "Step Functions Execution Status Change" event of e's current status on
+// its region's default event bus, as Step Functions does for a standard workflow. It must be
+// called with f.mu held.
+func (f *sfnService) statusChanged(e *execution) {
+	region := strings.Split(e.arn, ":")[3]
+	detail := e.summary()
+	// The event carries its dates in epoch milliseconds, where the API answers in seconds.
+	detail["startDate"], detail["stopDate"] = e.start.UnixMilli(), nil
+	if !e.stop.IsZero() {
+		detail["stopDate"] = e.stop.UnixMilli()
+	}
+	detail["input"] = e.input
+	detail["inputDetails"] = map[string]bool{"included": true}
+	detail["output"], detail["error"], detail["cause"] = nil, nil, nil
+	switch e.status {
+	case ExecutionSucceeded:
+		detail["output"] = e.output
+	case ExecutionFailed, ExecutionAborted:
+		if e.errName != "" || e.cause != "" {
+			detail["error"], detail["cause"] = e.errName, e.cause
+		}
+	}
+	f.s.putEvent(region, "aws.states", "Step Functions Execution Status Change", []string{e.arn}, detail)
 }
 
 // summary must be called with f.mu held.

@@ -2,10 +2,13 @@ package localcloud_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -400,5 +403,63 @@ func TestRecordHistoryRefusesUnknownEvents(t *testing.T) {
 	}
 	if err := <-got; err == nil || !strings.Contains(err.Error(), `"StepStarted" is not a history event type`) {
 		t.Errorf("got %v, want the unknown event type refused", err)
+	}
+}
+
+// Step Functions puts a "Step Functions Execution Status Change" event on the region's default bus
+// for every status of a standard workflow's execution; a rule with the template's pattern sees the
+// aborted and failed ones with their input, and a target that fails is delivered to again.
+func TestExecutionStatusChangeEvents(t *testing.T) {
+	s, c, sm, g := sfnSetup(t)
+	pattern := `{"source":["aws.states"],"detail-type":["Step Functions Execution Status Change"],"detail":{"stateMachineArn":["` + sm + `"],"status":["FAILED","ABORTED","TIMED_OUT"]}}`
+	got := make(chan map[string]any, 4)
+	refusals := 1 // the first delivery fails, as a target answering 5xx does
+	var mu sync.Mutex
+	err := s.AddEventRule(west, "ended", []byte(pattern), func(_ context.Context, ev []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if refusals > 0 {
+			refusals--
+			return errors.New("target answered 503")
+		}
+		var m map[string]any
+		json.Unmarshal(ev, &m)
+		got <- m
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped, err := startExec(t, c, sm, "to-abort", `{"n":1}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.StopExecution(ctx(t), &sfn.StopExecutionInput{ExecutionArn: stopped.ExecutionArn, Error: aws.String("Operator.Stop")}); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+	if _, err := startExec(t, c, sm, "to-fail", `{"fail":true}`); err != nil {
+		t.Fatal(err)
+	}
+	statuses := map[string]map[string]any{}
+	for len(statuses) < 2 {
+		select {
+		case ev := <-got:
+			d, _ := ev["detail"].(map[string]any)
+			statuses[fmt.Sprint(d["status"])] = d
+		case <-time.After(10 * time.Second):
+			t.Fatalf("events delivered: %v; want an ABORTED and a FAILED one (the first after a failed delivery)", statuses)
+		}
+	}
+	if d := statuses["ABORTED"]; d["name"] != "to-abort" || d["input"] != `{"n":1}` || d["error"] != "Operator.Stop" {
+		t.Errorf("ABORTED event detail %v: want its name, its input and the stop's error", d)
+	}
+	if d := statuses["FAILED"]; d["error"] != "PromotionFailed" || d["stateMachineArn"] != sm {
+		t.Errorf("FAILED event detail %v: want the failure's error and the state machine", d)
+	}
+	select {
+	case ev := <-got:
+		t.Errorf("an event the pattern does not match was delivered: %v", ev)
+	case <-time.After(200 * time.Millisecond):
 	}
 }
